@@ -1,0 +1,61 @@
+"""Errors that reach the user.
+
+Every error the engine raises on purpose is an :class:`EngineError`; its message is written
+for a person (what happened, and what to do about it). The GUI shows ``str(error)`` as is.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+
+class EngineError(Exception):
+    """Base class of all errors the engine reports to the user."""
+
+
+class CheckpointError(EngineError):
+    """A checkpoint file is missing, unreadable, corrupt, or of the wrong kind."""
+
+
+class UnknownFormatError(CheckpointError):
+    """A checkpoint file was read but matches no format the app knows."""
+
+
+class MissingOptionError(CheckpointError):
+    """A checkpoint needs an option (e.g. ``label_nc``) that the file itself cannot tell.
+
+    ``option`` names the option; pass it in a sidecar JSON next to the checkpoint or on the
+    command line.
+    """
+
+    def __init__(self, message: str, option: str):
+        super().__init__(message)
+        self.option = option
+
+
+class UnsafePickleError(CheckpointError):
+    """A pickle asked for something the restricted unpickler does not allow (code, unknown classes)."""
+
+
+class ImageReadError(EngineError):
+    """An image file cannot be read (missing, not an image, truncated, unsupported)."""
+
+
+class InputError(EngineError):
+    """A request carries inputs the model cannot use (wrong size, values out of range, ...)."""
+
+
+class DeviceError(EngineError):
+    """The requested compute device is not available."""
+
+
+class EngineShutdownError(EngineError):
+    """A request was submitted after the engine was shut down."""
+
+
+class Cancelled(concurrent.futures.CancelledError):
+    """A job was cancelled (by the user, or because a newer request replaced it).
+
+    Subclasses :class:`concurrent.futures.CancelledError` so code that waits on a Future
+    handles both queued cancellations and cooperative cancellation of a running job alike.
+    """

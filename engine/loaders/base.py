@@ -1,0 +1,206 @@
+"""What every loader returns, and what every format module reads.
+
+A *format module* (one per foreign file layout, e.g. ``spade_official.py``) exposes::
+
+    NAME: str            # e.g. "spade-official": the file layout
+    FAMILY: str          # e.g. "spade": the architecture family it builds
+    def sniff(ckpt: RawCheckpoint) -> bool          # cheap: look at key names only
+    def load(ckpt: RawCheckpoint, options: dict) -> LoadedModel
+
+``detect.py`` lists the format modules explicitly, in the order they are tried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import torch
+from torch import nn
+
+from engine.errors import CheckpointError
+from engine.types import ModelSummary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RawCheckpoint:
+    """A checkpoint as read from disk, before any format is decided.
+
+    ``path``: the file the user chose (or a folder, for folder formats such as Hugging Face's).
+    ``kind``: ``"torch"`` (torch.load, weights only), ``"safetensors"``, ``"pickle"`` (restricted
+    unpickler) or ``"directory"``.
+    ``obj``: the loaded object: a dict of tensors, a nested dict, or (for pickles) the
+    reconstructed object tree; None for directories.
+    ``metadata``: safetensors header metadata (str -> str); empty otherwise.
+    ``sidecar``: options found next to the file (``<name>.json``, ``gan_studio.json``,
+    official ``opt.txt``), official option names.
+    """
+
+    path: Path
+    kind: str
+    obj: Any = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    sidecar: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def tensors(self, prefix: str | None = None) -> dict[str, torch.Tensor]:
+        """The flat dict of tensors at ``prefix`` (a top-level key such as ``"params_ema"``),
+        or of the whole object when it is itself a flat tensor dict. Empty dict if there is none."""
+        obj = self.obj
+        if prefix is not None:
+            if not isinstance(obj, Mapping) or prefix not in obj:
+                return {}
+            obj = obj[prefix]
+        if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            return dict(obj)
+        return {}
+
+    def top_level_keys(self) -> list[str]:
+        if isinstance(self.obj, Mapping):
+            return [str(k) for k in self.obj.keys()]
+        return []
+
+    def sibling(self, name: str) -> Path | None:
+        """A file next to the checkpoint (or inside it, for a folder), if it exists."""
+        base = self.path if self.path.is_dir() else self.path.parent
+        candidate = base / name
+        return candidate if candidate.is_file() else None
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to run: its networks in eval mode, the config it was built from, its label set.
+
+    ``networks`` maps a role to a module, e.g. ``{"G": generator, "E": style_encoder}``.
+    ``config`` is the family's config dataclass (saved in every gan-studio checkpoint).
+    ``label_set`` is a label-set dict in the assets format, or None.
+    """
+
+    path: str
+    family: str
+    source_format: str
+    config: Any
+    networks: dict[str, nn.Module]
+    label_set: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
+        for net in self.networks.values():
+            yield from net.parameters()
+
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def nbytes(self) -> int:
+        """Bytes held by parameters and buffers (what the model cache bounds)."""
+        total = 0
+        for net in self.networks.values():
+            for t in list(net.parameters()) + list(net.buffers()):
+                total += t.numel() * t.element_size()
+        return total
+
+    def to(self, device: torch.device | str) -> "LoadedModel":
+        device = torch.device(device)
+        for net in self.networks.values():
+            net.to(device)
+        self.device = device
+        return self
+
+    def capabilities(self) -> tuple[str, ...]:
+        caps = getattr(self.config, "capabilities", None)
+        if callable(caps):
+            return tuple(caps())
+        return ()
+
+    def summary(self) -> ModelSummary:
+        return ModelSummary(
+            path=self.path,
+            family=self.family,
+            source_format=self.source_format,
+            config=config_to_dict(self.config),
+            parameter_count=self.parameter_count(),
+            networks=tuple(self.networks),
+            capabilities=self.capabilities(),
+            label_set=self.label_set,
+            metadata=dict(self.metadata),
+            notes=tuple(self.notes),
+        )
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A config dataclass as JSON-able values (tuples become lists)."""
+    if config is None:
+        return {}
+    if dataclasses.is_dataclass(config):
+        return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+    if isinstance(config, Mapping):
+        return json.loads(json.dumps(dict(config), default=str))
+    raise TypeError(f"config must be a dataclass or a mapping, got {type(config).__name__}")
+
+
+def config_from_dict(cls: type, values: Mapping[str, Any]) -> Any:
+    """Build config dataclass ``cls`` from ``values``; unknown keys are an error, not ignored."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise CheckpointError(
+            f"The stored {cls.__name__} has fields this version of GAN Studio does not know: "
+            f"{', '.join(unknown)}. The checkpoint was probably written by a newer version; update GAN Studio."
+        )
+    kwargs = {}
+    for name, value in values.items():
+        f = names[name]
+        if isinstance(value, list) and ("tuple" in str(f.type)):
+            value = _to_tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _to_tuple(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_to_tuple(v) for v in value)
+    return value
+
+
+def strict_load(module: nn.Module, state: Mapping[str, torch.Tensor], what: str) -> None:
+    """``module.load_state_dict(state, strict=True)`` with an error that names the keys.
+
+    ``what`` describes the checkpoint for the message, e.g. "latest_net_G.pth (SPADE generator)".
+    """
+    expected = module.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    wrong_shape = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in expected
+        if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
+    ]
+    if missing or unexpected or wrong_shape:
+        parts = []
+        if missing:
+            parts.append(f"missing keys ({len(missing)}): {_short_list(missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys ({len(unexpected)}): {_short_list(unexpected)}")
+        if wrong_shape:
+            parts.append(f"shape mismatches ({len(wrong_shape)}): {_short_list(wrong_shape)}")
+        raise CheckpointError(
+            f"{what} does not fit the architecture built from its options: " + "; ".join(parts)
+            + ". Check the options (sidecar JSON or command-line flags) or whether the file is complete."
+        )
+    module.load_state_dict(state, strict=True)
+
+
+def _short_list(items: list[str], limit: int = 6) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", ... (+{len(items) - limit} more)" if len(items) > limit else "")
