@@ -94,6 +94,9 @@ class LoadedModel:
     metadata: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    #: per-model working memory of the pipelines (e.g. cached activations of the last render);
+    #: only touched on the engine thread.
+    runtime_cache: dict[str, Any] = field(default_factory=dict)
 
     def parameters(self) -> Iterator[torch.nn.Parameter]:
         for net in self.networks.values():

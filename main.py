@@ -1,0 +1,58 @@
+"""GAN Studio entry point: ``python main.py`` or ``gan-studio``.
+
+With a headless subcommand (``info``, ``synth``, ``upscale`` ...) it runs the CLI and never
+starts Qt. Otherwise it builds the Engine and the main window, nothing else:
+
+    gan-studio [--device cpu|cuda|mps|auto] [--precision fp32|fp16|bf16|auto] [FILE ...]
+
+FILEs may be images (opened on the canvas) or checkpoints (loaded as models).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+MODEL_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin", ".pkl", ".ckpt"}
+
+
+def _gui_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="gan-studio", description="Open GAN Studio. Headless commands: gan-studio COMMAND --help")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (default: GAN_STUDIO_DEVICE or auto)")
+    parser.add_argument("--precision", help="fp32 (default), fp16, bf16 or auto")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("files", nargs="*", help="images to open and checkpoints to load")
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from engine.cli import COMMANDS, main as cli_main
+
+    first_positional = next((a for a in argv if not a.startswith("-")), None)
+    if first_positional in COMMANDS or "--version" in argv:
+        return cli_main(argv)
+
+    args = _gui_arguments(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from pathlib import Path
+
+    from engine.errors import EngineError
+    from engine.service import Engine
+
+    try:
+        engine = Engine(device=args.device, precision=args.precision)
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    models = [f for f in args.files if Path(f).suffix.lower() in MODEL_SUFFIXES or Path(f).is_dir()]
+    images = [f for f in args.files if f not in models]
+    from gui.app import run_gui
+
+    return run_gui(engine, model_paths=models, image_paths=images)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
