@@ -1,6 +1,7 @@
 """Headless command line: the subcommands mirror what the GUI does.
 
     gan-studio info CHECKPOINT [--option KEY=VALUE ...] [--json]
+    gan-studio convert CHECKPOINT OUT.safetensors [--option KEY=VALUE ...]
 
 Every subcommand goes through the same engine code as the GUI. Errors print one clear line
 to stderr and exit with status 1; usage errors exit with 2.
@@ -111,6 +112,30 @@ def _run_info(args: argparse.Namespace) -> int:
 
 
 COMMANDS["info"] = ("describe a checkpoint: detected family, format, config, parameter count", _add_info, _run_info)
+
+
+# ----------------------------------------------------------------------------- convert
+
+
+def _add_convert(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="a model file or folder in any format GAN Studio opens")
+    parser.add_argument("output", help="the .safetensors file to write")
+    add_model_options(parser)
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from engine.loaders import load_model, native
+
+    output = Path(args.output)
+    if output.suffix.lower() != ".safetensors":
+        raise EngineError(f"{output.name}: the converted model is written as .safetensors; name the output accordingly.")
+    model = load_model(args.checkpoint, model_options(args))
+    native.save(model, output, source=f"{model.source_format}:{Path(args.checkpoint).name}")
+    print(f"wrote {output} ({model.family}, {model.parameter_count():,} parameters)")
+    return 0
+
+
+COMMANDS["convert"] = ("convert any checkpoint GAN Studio opens into its own .safetensors format", _add_convert, _run_convert)
 
 
 # ----------------------------------------------------------------------------- entry point
