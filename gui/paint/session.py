@@ -1,0 +1,386 @@
+"""The Paint workspace's state and live synthesis, without widgets.
+
+:class:`PaintSession` edits the label layer of the open document (creating one when needed),
+turns every edit into a ``SynthesizeRequest`` on the engine's ``"paint"`` channel (the newest
+request wins, so painting never waits for rendering), and keeps the last result with its
+recipe. Tools paint into the layer's array directly while the mouse moves; when a stroke ends
+one undo command records only the changed rectangle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.document import Document, Layer
+from engine.types import ModelRef, ModelSummary, SynthesizeRequest, SynthesizeResult
+from engine.version import APP_NAME, APP_VERSION
+from gui.paint import tools
+from gui.paint.commands import AddLayerCommand, PatchCommand
+
+log = logging.getLogger(__name__)
+
+TOOLS = ("brush", "line", "rect", "fill", "eraser", "picker", "instance")
+PAINT_CHANNEL = "paint"
+_stroke_ids = itertools.count(1)
+
+
+@dataclass
+class LabelPalette:
+    """Colours and names of a label set, indexed by class index (a label-set dict from the engine)."""
+
+    name: str
+    names: dict[int, str]
+    colors: np.ndarray  # (N, 3) uint8, row = class index
+
+    @classmethod
+    def from_label_set(cls, label_set: dict[str, Any] | None, num_classes: int) -> "LabelPalette":
+        names: dict[int, str] = {}
+        size = max(1, num_classes)
+        entries = (label_set or {}).get("classes", [])
+        for entry in entries:
+            size = max(size, int(entry["index"]) + 1)
+        colors = _distinct_colors(size)
+        for entry in entries:
+            index = int(entry["index"])
+            names[index] = str(entry.get("name", f"class {index}"))
+            if entry.get("color") is not None:
+                colors[index] = np.asarray(entry["color"][:3], np.uint8)
+        for index in range(size):
+            names.setdefault(index, f"class {index}")
+        return cls(name=str((label_set or {}).get("name", f"{size} classes")), names=names, colors=colors)
+
+    def __len__(self) -> int:
+        return len(self.colors)
+
+    def colorize(self, labels: np.ndarray) -> np.ndarray:
+        """HxW class indices -> HxWx3 uint8 (indices out of range show magenta)."""
+        lut = np.concatenate([self.colors, np.array([[255, 0, 255]], np.uint8)])
+        return lut[np.clip(labels, -1, len(self.colors)).astype(np.int64) % len(lut)]
+
+
+def _distinct_colors(n: int) -> np.ndarray:
+    """n well-spread colours (golden-ratio hues, varied value), deterministic."""
+    import colorsys
+
+    out = np.zeros((n, 3), np.uint8)
+    for i in range(n):
+        h = (i * 0.618033988749895) % 1.0
+        s = 0.55 + 0.35 * ((i // 7) % 2)
+        v = 0.95 - 0.3 * ((i // 3) % 2)
+        out[i] = np.round(np.array(colorsys.hsv_to_rgb(h, s, v)) * 255)
+    return out
+
+
+@dataclass
+class BrushSettings:
+    tool: str = "brush"
+    size: float = 24.0
+    hardness: float = 1.0
+    class_index: int = 0
+    eraser_class: int = 0
+    instance_id: int = 1
+
+
+@dataclass
+class RenderRecord:
+    """The last rendered image and everything needed to re-make it."""
+
+    image: np.ndarray
+    seed: int
+    recipe: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    duration_s: float = 0.0
+
+
+class PaintSession(QObject):
+    """Label painting + live synthesis for one document.
+
+    ``bridge`` is the gui.engine_bridge.EngineBridge; ``document_model`` the gui.document.DocumentModel.
+    Signals: ``labels_changed(object)`` with the changed rect (or None = everything);
+    ``rendered(object)`` with a :class:`RenderRecord`; ``render_failed(str)``;
+    ``model_changed()``; ``status(str)``.
+    """
+
+    labels_changed = Signal(object)
+    rendered = Signal(object)
+    render_failed = Signal(str)
+    model_changed = Signal()
+    status = Signal(str)
+
+    def __init__(self, bridge, document_model, parent: QObject | None = None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.docs = document_model
+        self.brush = BrushSettings()
+        self.model: ModelSummary | None = None
+        self.model_options: dict[str, Any] = {}
+        self.palette = LabelPalette.from_label_set(None, 1)
+        self.seed = 0
+        self.style_image: np.ndarray | None = None
+        self.style_path: str | None = None
+        self.live = True
+        self.last: RenderRecord | None = None
+        self._stroke: dict[str, Any] | None = None
+        self._pending_handle = None
+        self._render_started = 0.0
+        self._checkpoint_hashes: dict[str, str] = {}
+        self.docs.changed.connect(lambda: self.labels_changed.emit(None))
+        self.docs.undo_stack.indexChanged.connect(lambda _i: self.schedule_render())
+        # full-resolution render once the user pauses (coalesced further by the engine channel)
+        self._idle_timer = QTimer(self)
+        self._idle_timer.setSingleShot(True)
+        self._idle_timer.setInterval(30)
+        self._idle_timer.timeout.connect(self.render_now)
+
+    # ------------------------------------------------------------------ model
+
+    def set_model(self, summary: ModelSummary, options: dict[str, Any] | None = None) -> None:
+        """Use a loaded label-to-image model (a ModelSummary from a LoadModelRequest)."""
+        self.model = summary
+        self.model_options = dict(options or {})
+        num = int(summary.config.get("label_nc", 0) or 0) + (1 if summary.config.get("contain_dontcare_label") else 0)
+        self.palette = LabelPalette.from_label_set(summary.label_set, num or 1)
+        self.brush.class_index = min(self.brush.class_index, len(self.palette) - 1)
+        self.ensure_label_layer()
+        self.model_changed.emit()
+        self.schedule_render()
+
+    @property
+    def model_size(self) -> tuple[int, int] | None:
+        """(height, width) the model renders at, from its config, or None if it does not say."""
+        if self.model is None:
+            return None
+        size = self.model.config.get("output_hw") or self.model.metadata.get("output_hw")
+        if size:
+            return int(size[0]), int(size[1])
+        crop = self.model.config.get("crop_size")
+        if crop:
+            aspect = float(self.model.config.get("aspect_ratio", 1.0) or 1.0)
+            return int(round(int(crop) / aspect)), int(crop)
+        return None
+
+    # ------------------------------------------------------------------ the label layer
+
+    def label_layer(self) -> Layer | None:
+        doc = self.docs.document
+        return None if doc is None else doc.top("labels")
+
+    def ensure_label_layer(self) -> Layer:
+        """The document's top label layer, creating the document and/or the layer if needed."""
+        layer = self.label_layer()
+        if layer is not None:
+            return layer
+        height, width = self.model_size or (256, 256)
+        doc = self.docs.document
+        if doc is None:
+            doc = Document(width=width, height=height)
+        else:
+            height, width = doc.height, doc.width
+        layer = Layer(name="Labels", kind="labels", pixels=np.full((height, width), self.brush.eraser_class, np.int32),
+                      label_set=self.palette.name)
+        self.docs.undo_stack.push(AddLayerCommand(self.docs, layer, new_document=doc, text="New label layer"))
+        return self.label_layer()
+
+    def labels(self) -> np.ndarray:
+        return self.ensure_label_layer().pixels
+
+    def set_labels(self, labels: np.ndarray, text: str = "Replace label map") -> None:
+        """Replace the whole label map (import), undoably."""
+        layer = self.ensure_label_layer()
+        if labels.shape != layer.pixels.shape:
+            raise ValueError(f"the label map is {labels.shape[1]}x{labels.shape[0]}, the document {layer.pixels.shape[1]}x{layer.pixels.shape[0]}")
+        before = layer.pixels.copy()
+        layer.pixels[...] = labels
+        self._push_patch(text, "pixels", before, layer.pixels, stroke_id=None)
+
+    # ------------------------------------------------------------------ strokes
+
+    def begin_stroke(self, x: float, y: float) -> None:
+        """Mouse press at image coordinates (x, y) with the current tool."""
+        layer = self.ensure_label_layer()
+        tool = self.brush.tool
+        if tool == "picker":
+            value = tools.pick(layer.pixels, int(x), int(y))
+            if value is not None:
+                self.brush.class_index = int(value)
+                self.status.emit(f"Picked {self.palette.names.get(int(value), value)}")
+            return
+        field_name = "instances" if tool == "instance" else "pixels"
+        if tool == "instance" and layer.instances is None:
+            layer.instances = np.zeros_like(layer.pixels)
+        target = getattr(layer, field_name)
+        self._stroke = {"field": field_name, "before": target.copy(), "start": (x, y), "last": (x, y), "rect": None}
+        if tool == "fill":
+            rect = tools.flood_fill(target, int(x), int(y), self._value())
+            self._stroke["rect"] = rect
+            self.end_stroke(x, y)
+            return
+        if tool in ("brush", "eraser", "instance"):
+            self._apply_rect(tools.paint_dab(target, x, y, self.brush.size, self._value(), self.brush.hardness))
+
+    def move_stroke(self, x: float, y: float) -> None:
+        if self._stroke is None:
+            return
+        layer = self.label_layer()
+        target = getattr(layer, self._stroke["field"])
+        tool = self.brush.tool
+        if tool in ("brush", "eraser", "instance"):
+            lx, ly = self._stroke["last"]
+            self._apply_rect(tools.paint_line(target, lx, ly, x, y, self.brush.size, self._value(),
+                                              self.brush.hardness, include_start=False))
+            self._stroke["last"] = (x, y)
+        elif tool in ("line", "rect"):
+            # preview: restore what the shape covered last time, draw it anew
+            previous = self._stroke["rect"]
+            if previous is not None:
+                x0, y0, x1, y1 = previous
+                target[y0:y1, x0:x1] = self._stroke["before"][y0:y1, x0:x1]
+            sx, sy = self._stroke["start"]
+            if tool == "line":
+                rect = tools.paint_line(target, sx, sy, x, y, self.brush.size, self._value(), self.brush.hardness)
+            else:
+                rect = tools.fill_rect(target, sx, sy, x, y, self._value())
+            self._stroke["rect"] = rect
+            self.labels_changed.emit(tools.union(previous, rect))
+            self.schedule_render(live=True)
+
+    def end_stroke(self, x: float | None = None, y: float | None = None) -> None:
+        if self._stroke is None:
+            return
+        stroke, self._stroke = self._stroke, None
+        layer = self.label_layer()
+        target = getattr(layer, stroke["field"])
+        text = {"brush": "Brush stroke", "eraser": "Erase", "line": "Line", "rect": "Rectangle",
+                "fill": "Fill", "instance": "Instance stroke"}.get(self.brush.tool, "Paint")
+        self._push_patch(text, stroke["field"], stroke["before"], target, stroke_id=None)
+
+    def _push_patch(self, text: str, field_name: str, before_full: np.ndarray, after_full: np.ndarray,
+                    stroke_id: int | None) -> None:
+        rect = tools.changed_rect(before_full, after_full)
+        if rect is None:
+            return
+        x0, y0, x1, y1 = rect
+        layer_id = self.label_layer().id
+        docs = self.docs
+
+        def target() -> np.ndarray:
+            return getattr(docs.document.layer(layer_id), field_name)
+
+        command = PatchCommand(text, target, rect, before_full[y0:y1, x0:x1].copy(), after_full[y0:y1, x0:x1].copy(),
+                               notify=self._on_patch, stroke_id=stroke_id)
+        self.docs.undo_stack.push(command)
+        self.labels_changed.emit(rect)
+
+    def _on_patch(self, rect) -> None:
+        self.labels_changed.emit(rect)
+
+    def _apply_rect(self, rect) -> None:
+        if rect is None or self._stroke is None:
+            return
+        self._stroke["rect"] = tools.union(self._stroke["rect"], rect)
+        self.labels_changed.emit(rect)
+        self.schedule_render(live=True)
+
+    def _value(self) -> int:
+        if self.brush.tool == "eraser":
+            return int(self.brush.eraser_class)
+        if self.brush.tool == "instance":
+            return int(self.brush.instance_id)
+        return int(self.brush.class_index)
+
+    # ------------------------------------------------------------------ style
+
+    def set_seed(self, seed: int) -> None:
+        self.seed = int(seed) % (2**31)
+        self.style_image = None
+        self.style_path = None
+        self.schedule_render()
+
+    def set_style_image(self, image: np.ndarray | None, path: str | None = None) -> None:
+        self.style_image = None if image is None else np.ascontiguousarray(image[:, :, :3])
+        self.style_path = path
+        self.schedule_render()
+
+    # ------------------------------------------------------------------ rendering
+
+    def schedule_render(self, live: bool = False) -> None:
+        """Render soon: at once while painting (the channel keeps only the newest), else after a pause."""
+        if self.model is None or not self.live:
+            return
+        if live:
+            self.render_now()
+        else:
+            self._idle_timer.start()
+
+    def build_request(self) -> SynthesizeRequest | None:
+        if self.model is None or self.label_layer() is None:
+            return None
+        layer = self.label_layer()
+        return SynthesizeRequest(
+            model=ModelRef(self.model.path, dict(self.model_options)),
+            label_map=layer.pixels.copy(),
+            instance_map=None if layer.instances is None else layer.instances.copy(),
+            style_image=self.style_image,
+            seed=self.seed,
+        )
+
+    def render_now(self) -> None:
+        request = self.build_request()
+        if request is None:
+            return
+        self._render_started = time.perf_counter()
+        self._pending_handle = self.bridge.submit(
+            request, PAINT_CHANNEL,
+            on_result=lambda result, request=request: self._on_result(request, result),
+            on_error=lambda message, _exc: self.render_failed.emit(message),
+        )
+
+    def _on_result(self, request: SynthesizeRequest, result: SynthesizeResult) -> None:
+        record = RenderRecord(image=result.image, seed=result.seed, recipe=self.recipe(request, result),
+                              notes=tuple(result.notes), duration_s=result.duration_s)
+        self.last = record
+        self.rendered.emit(record)
+
+    def recipe(self, request: SynthesizeRequest, result: SynthesizeResult) -> dict[str, Any]:
+        """What made this image: enough to restore the state with Open recipe."""
+        assert self.model is not None
+        return {
+            "app": APP_NAME,
+            "app_version": APP_VERSION,
+            "tool": "paint",
+            "model": self.model.path,
+            "model_family": self.model.family,
+            "model_format": self.model.source_format,
+            "model_options": dict(self.model_options),
+            "checkpoint_sha256": self.checkpoint_hash(self.model.path),
+            "label_set": self.palette.name,
+            "seed": int(result.seed),
+            "style": "image" if request.style_image is not None else "random",
+            "style_path": self.style_path,
+        }
+
+    def checkpoint_hash(self, path: str) -> str:
+        """sha256 of the checkpoint file (of every file, for a folder), computed once per path."""
+        if path not in self._checkpoint_hashes:
+            import os
+
+            digest = hashlib.sha256()
+            files = [path] if os.path.isfile(path) else sorted(
+                os.path.join(root, f) for root, _d, names in os.walk(path) for f in names)
+            try:
+                for name in files:
+                    with open(name, "rb") as handle:
+                        for chunk in iter(lambda: handle.read(1 << 20), b""):
+                            digest.update(chunk)
+                self._checkpoint_hashes[path] = digest.hexdigest()
+            except OSError:
+                return "unavailable"
+        return self._checkpoint_hashes[path]
