@@ -132,13 +132,19 @@ class PaintSession(QObject):
         self._pending_handle = None
         self._render_started = 0.0
         self._checkpoint_hashes: dict[str, str] = {}
-        self.docs.changed.connect(lambda: self.labels_changed.emit(None))
-        self.docs.undo_stack.indexChanged.connect(lambda _i: self.schedule_render())
+        self.docs.changed.connect(self._on_document_changed)
+        self.docs.undo_stack.indexChanged.connect(self._on_history_moved)
         # full-resolution render once the user pauses (coalesced further by the engine channel)
         self._idle_timer = QTimer(self)
         self._idle_timer.setSingleShot(True)
         self._idle_timer.setInterval(30)
         self._idle_timer.timeout.connect(self.render_now)
+
+    def _on_document_changed(self) -> None:
+        self.labels_changed.emit(None)
+
+    def _on_history_moved(self, _index: int) -> None:
+        self.schedule_render()
 
     # ------------------------------------------------------------------ model
 
