@@ -158,3 +158,30 @@ def test_cli_bad_option_syntax(tmp_path):
     torch.save({"w": torch.zeros(1)}, path)
     result = _run("info", str(path), "--option", "label_nc")
     assert result.returncode == 1 and "KEY=VALUE" in result.stderr
+
+
+# ----------------------------------------------------------------------------- starter models
+
+
+def test_starter_manifest_lists_existing_files_only(tmp_path):
+    import json
+
+    from engine.starter import starter_models
+
+    (tmp_path / "a.safetensors").write_bytes(b"x")
+    (tmp_path / "manifest.json").write_text(json.dumps({"models": [
+        {"file": "a.safetensors", "workspace": "paint", "title": "Landscapes"},
+        {"file": "missing.safetensors"},
+        {"file": "a.safetensors", "workspace": "nowhere"},
+    ]}))
+    models = starter_models(tmp_path)
+    assert [(m.title, m.workspace) for m in models] == [("Landscapes", "paint")]
+    (tmp_path / "manifest.json").write_text("{broken")
+    assert starter_models(tmp_path) == []
+
+
+def test_shipped_manifest_is_valid():
+    from engine.starter import CHECKPOINT_DIR, starter_models
+
+    assert (CHECKPOINT_DIR / "manifest.json").is_file()
+    starter_models()  # must not raise
