@@ -227,10 +227,7 @@ class PaintPanel(QWidget):
     # ------------------------------------------------------------------ files
 
     def _label_set(self):
-        from engine.labelsets import LabelSet
-
-        session = self.session
-        return LabelSet.from_palette(session.palette.name, session.palette.names, session.palette.colors)
+        return self.session.palette.label_set
 
     def import_labels(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import label map", "", "PNG images (*.png);;All files (*)")
@@ -240,21 +237,30 @@ class PaintPanel(QWidget):
     def import_labels_from(self, path: str, nearest: bool | None = None) -> bool:
         """Read an index or colour PNG into the label layer (undoable). Returns True on success."""
         from engine.errors import EngineError
-        from engine.labelsets import read_label_png
+        from engine.labelsets import read_color_png, read_index_png
 
         session = self.session
         layer = session.ensure_label_layer()
+        notes: list[str] = []
         try:
-            result = read_label_png(path, self._label_set(), nearest=bool(nearest))
+            try:
+                labels = read_index_png(path)
+            except EngineError:
+                labels, report = read_color_png(path, self._label_set(), nearest=bool(nearest))
+                if not report.ok and not report.mapped_to_nearest:
+                    if nearest is None:
+                        answer = QMessageBox.question(
+                            self, "Unknown colours",
+                            f"{report.message()}\n\nMap them to the nearest palette colour?")
+                        if answer == QMessageBox.StandardButton.Yes:
+                            return self.import_labels_from(path, nearest=True)
+                    QMessageBox.warning(self, "Import label map", report.message())
+                    return False
+                if report.unknown_pixels or report.ambiguous_colors:
+                    notes.append(report.message())
         except EngineError as exc:
-            if nearest is None and getattr(exc, "unknown_colors", None):
-                answer = QMessageBox.question(self, "Unknown colours", f"{exc}\n\nMap them to the nearest palette colour?")
-                if answer == QMessageBox.StandardButton.Yes:
-                    return self.import_labels_from(path, nearest=True)
-                return False
             QMessageBox.warning(self, "Import label map", str(exc))
             return False
-        labels, notes = result.labels, list(result.notes)
         if labels.shape != layer.pixels.shape:
             from PIL import Image
 
@@ -277,7 +283,7 @@ class PaintPanel(QWidget):
             if chosen.startswith("Colour"):
                 write_color_png(path, labels, self._label_set())
             else:
-                write_index_png(path, labels)
+                write_index_png(path, labels, self._label_set())
         except OSError as exc:
             QMessageBox.warning(self, "Export label map", f"Could not write {path}: {exc.strerror or exc}")
 

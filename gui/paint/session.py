@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine import labelsets
 from engine.document import Document, Layer
+from engine.labelsets import LabelSet
 from engine.types import ModelRef, ModelSummary, SynthesizeRequest, SynthesizeResult
 from engine.version import APP_NAME, APP_VERSION
 from gui.paint import tools
@@ -32,51 +34,41 @@ PAINT_CHANNEL = "paint"
 _stroke_ids = itertools.count(1)
 
 
-@dataclass
 class LabelPalette:
-    """Colours and names of a label set, indexed by class index (a label-set dict from the engine)."""
+    """A label set as the Paint workspace shows it: names and a colour lookup by class index.
 
-    name: str
-    names: dict[int, str]
-    colors: np.ndarray  # (N, 3) uint8, row = class index
+    Wraps :class:`engine.labelsets.LabelSet`; ``colorize`` never fails (values outside the set,
+    e.g. from an imported map, show magenta) so the canvas can always display the work.
+    """
+
+    def __init__(self, label_set: LabelSet):
+        self.label_set = label_set
+        self.name = label_set.name
+        self.colors = label_set.palette()
+        self.names = {i: label_set.name_of(i) for i in range(len(self.colors))}
+        self._lut = np.concatenate([self.colors, np.array([[255, 0, 255]], np.uint8)])
 
     @classmethod
-    def from_label_set(cls, label_set: dict[str, Any] | None, num_classes: int) -> "LabelPalette":
-        names: dict[int, str] = {}
-        size = max(1, num_classes)
-        entries = (label_set or {}).get("classes", [])
-        for entry in entries:
-            size = max(size, int(entry["index"]) + 1)
-        colors = _distinct_colors(size)
-        for entry in entries:
-            index = int(entry["index"])
-            names[index] = str(entry.get("name", f"class {index}"))
-            if entry.get("color") is not None:
-                colors[index] = np.asarray(entry["color"][:3], np.uint8)
-        for index in range(size):
-            names.setdefault(index, f"class {index}")
-        return cls(name=str((label_set or {}).get("name", f"{size} classes")), names=names, colors=colors)
+    def for_model(cls, summary: ModelSummary | None) -> "LabelPalette":
+        """The model's own label set, else the best guess from its ``label_nc``, else one class."""
+        if summary is not None and summary.label_set:
+            return cls(LabelSet.from_dict(summary.label_set))
+        config = summary.config if summary is not None else {}
+        label_nc = int(config.get("label_nc", 0) or 0)
+        if label_nc <= 0:
+            return cls(labelsets.generic(1))
+        if config.get("contain_dontcare_label"):
+            return cls(labelsets.generic(label_nc + 1))
+        return cls(labelsets.for_label_nc(label_nc))
 
     def __len__(self) -> int:
         return len(self.colors)
 
     def colorize(self, labels: np.ndarray) -> np.ndarray:
-        """HxW class indices -> HxWx3 uint8 (indices out of range show magenta)."""
-        lut = np.concatenate([self.colors, np.array([[255, 0, 255]], np.uint8)])
-        return lut[np.clip(labels, -1, len(self.colors)).astype(np.int64) % len(lut)]
-
-
-def _distinct_colors(n: int) -> np.ndarray:
-    """n well-spread colours (golden-ratio hues, varied value), deterministic."""
-    import colorsys
-
-    out = np.zeros((n, 3), np.uint8)
-    for i in range(n):
-        h = (i * 0.618033988749895) % 1.0
-        s = 0.55 + 0.35 * ((i // 7) % 2)
-        v = 0.95 - 0.3 * ((i // 3) % 2)
-        out[i] = np.round(np.array(colorsys.hsv_to_rgb(h, s, v)) * 255)
-    return out
+        """HxW class indices -> HxWx3 uint8; indices outside the set show magenta."""
+        index = labels.astype(np.int64)
+        index[(index < 0) | (index >= len(self.colors))] = len(self.colors)
+        return self._lut[index]
 
 
 @dataclass
@@ -122,7 +114,7 @@ class PaintSession(QObject):
         self.brush = BrushSettings()
         self.model: ModelSummary | None = None
         self.model_options: dict[str, Any] = {}
-        self.palette = LabelPalette.from_label_set(None, 1)
+        self.palette = LabelPalette.for_model(None)
         self.seed = 0
         self.style_image: np.ndarray | None = None
         self.style_path: str | None = None
@@ -152,8 +144,7 @@ class PaintSession(QObject):
         """Use a loaded label-to-image model (a ModelSummary from a LoadModelRequest)."""
         self.model = summary
         self.model_options = dict(options or {})
-        num = int(summary.config.get("label_nc", 0) or 0) + (1 if summary.config.get("contain_dontcare_label") else 0)
-        self.palette = LabelPalette.from_label_set(summary.label_set, num or 1)
+        self.palette = LabelPalette.for_model(summary)
         self.brush.class_index = min(self.brush.class_index, len(self.palette) - 1)
         self.ensure_label_layer()
         self.model_changed.emit()

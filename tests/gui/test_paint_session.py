@@ -29,7 +29,7 @@ def session(qtbot):
     docs = DocumentModel()
     bridge = FakeBridge()
     session = PaintSession(bridge, docs)
-    session.set_model(_summary(label_set={"name": "tiny", "classes": [{"index": 1, "name": "sky", "color": [0, 0, 255]}]}))
+    session.set_model(_summary(label_set={"name": "tiny", "label_nc": 5, "classes": [{"index": 1, "name": "sky", "color": [0, 0, 255]}]}))
     return session
 
 
