@@ -27,12 +27,26 @@ def _gui_arguments(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
+def _first_positional(argv: Sequence[str]) -> str | None:
+    """The first argument that is not an option or an option's value."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--device", "--precision"):
+            skip = True
+            continue
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from engine.cli import COMMANDS, main as cli_main
 
-    first_positional = next((a for a in argv if not a.startswith("-")), None)
-    if first_positional in COMMANDS or "--version" in argv:
+    if _first_positional(argv) in COMMANDS or "--version" in argv:
         return cli_main(argv)
 
     args = _gui_arguments(argv)
