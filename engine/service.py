@@ -16,6 +16,14 @@ import torch
 from engine.cache import DEFAULT_MAX_BYTES, ModelCache
 from engine.device import DeviceChoice, select_device
 from engine.errors import InputError
+from engine.latent_types import (
+    DirectionsRequest,
+    DirectionsResult,
+    InterpolationRequest,
+    InterpolationResult,
+    LatentSampleRequest,
+    LatentSampleResult,
+)
 from engine.types import (
     EngineState,
     ImageResult,
@@ -44,6 +52,9 @@ class Engine:
             TestPatternRequest: self._test_pattern,
             SynthesizeRequest: self._synthesize,
             UpscaleRequest: self._upscale,
+            LatentSampleRequest: self._latent_sample,
+            DirectionsRequest: self._latent_directions,
+            InterpolationRequest: self._latent_interpolate,
         }
         self.worker = Worker(self._handle, self.choice.device, self.choice.description)
 
@@ -97,6 +108,21 @@ class Engine:
 
         model = self.models.get(request.model)
         return upscale.upscale(model, request, ctx)
+
+    def _latent_sample(self, request: LatentSampleRequest, ctx: JobContext) -> LatentSampleResult:
+        from engine.pipelines import latent
+
+        return latent.sample(self.models.get(request.model), request, ctx)
+
+    def _latent_directions(self, request: DirectionsRequest, ctx: JobContext) -> DirectionsResult:
+        from engine.pipelines import latent
+
+        return latent.principal_directions(self.models.get(request.model), request, ctx)
+
+    def _latent_interpolate(self, request: InterpolationRequest, ctx: JobContext) -> InterpolationResult:
+        from engine.pipelines import latent
+
+        return latent.interpolate(self.models.get(request.model), request, ctx)
 
     def _test_pattern(self, request: TestPatternRequest, ctx: JobContext) -> ImageResult:
         """A colour gradient with seeded noise, computed on the engine's device."""

@@ -1,0 +1,85 @@
+"""Persistent app settings (QSettings): window geometry and dock layout, recent files, last folders.
+
+The app name and organisation set in gui/app.py decide where QSettings stores them; tests pass
+their own ``QSettings(path, QSettings.IniFormat)``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QByteArray, QSettings
+
+MAX_RECENT_FILES = 10
+MODEL_EXTENSIONS = (".safetensors", ".pth", ".pt", ".bin", ".pkl", ".ckpt")
+
+
+def is_model_path(path: str) -> bool:
+    """True for checkpoint files and folders (models), False for images."""
+    return os.path.isdir(path) or path.lower().endswith(MODEL_EXTENSIONS)
+
+
+class AppSettings:
+    """Typed access to the app's QSettings."""
+
+    def __init__(self, settings: QSettings | None = None):
+        self.qsettings = settings if settings is not None else QSettings()
+
+    # ------------------------------------------------------------------ window
+
+    def window_geometry(self) -> QByteArray | None:
+        return self._bytes("window/geometry")
+
+    def window_state(self) -> QByteArray | None:
+        return self._bytes("window/state")
+
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.qsettings.setValue("window/geometry", geometry)
+        self.qsettings.setValue("window/state", state)
+        self.qsettings.sync()
+
+    # ------------------------------------------------------------------ recent files
+
+    def recent_files(self) -> list[str]:
+        """Most recent first; both images and models (see :func:`is_model_path`)."""
+        value = self.qsettings.value("recent/files", [])
+        if isinstance(value, str):  # QSettings returns a lone string for a one-item list (ini)
+            value = [value]
+        return [str(v) for v in (value or []) if v]
+
+    def add_recent_file(self, path: str) -> list[str]:
+        path = os.path.abspath(path)
+        files = [path] + [p for p in self.recent_files() if p != path]
+        files = files[:MAX_RECENT_FILES]
+        self.qsettings.setValue("recent/files", files)
+        self.qsettings.sync()
+        return files
+
+    def remove_recent_file(self, path: str) -> None:
+        self.qsettings.setValue("recent/files", [p for p in self.recent_files() if p != path])
+        self.qsettings.sync()
+
+    def clear_recent_files(self) -> None:
+        self.qsettings.setValue("recent/files", [])
+        self.qsettings.sync()
+
+    # ------------------------------------------------------------------ folders
+
+    def last_folder(self, kind: str) -> str:
+        """The folder a file dialog of ``kind`` ("image", "model", "save") last used."""
+        value = self.qsettings.value(f"folders/{kind}", "")
+        return str(value) if value and os.path.isdir(str(value)) else os.path.expanduser("~")
+
+    def set_last_folder(self, kind: str, path: str) -> None:
+        folder = path if os.path.isdir(path) else os.path.dirname(path)
+        self.qsettings.setValue(f"folders/{kind}", folder)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self.qsettings.value(key)
+        if isinstance(value, QByteArray) and not value.isEmpty():
+            return value
+        if isinstance(value, (bytes, bytearray)) and value:
+            return QByteArray(bytes(value))
+        return None

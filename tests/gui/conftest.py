@@ -1,0 +1,118 @@
+"""Fixtures for GUI tests: offscreen Qt, a themed app, throwaway settings, real and fake engines."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from engine.errors import InputError
+from engine.types import EngineState, ImageResult, LoadModelRequest, ModelSummary, TestPatternRequest
+from engine.worker import Worker
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """QSettings in a temp ini file, so tests never touch the user's settings."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def real_engine():
+    """The real engine on the CPU (imports torch: fine in tests, never in gui/ modules)."""
+    from engine.service import Engine
+
+    engine = Engine(device="cpu")
+    yield engine
+    engine.shutdown()
+
+
+class FakeEngine:
+    """The engine's duck-typed API on a real :class:`engine.worker.Worker`, with a scripted handler.
+
+    Requests: ``("block", x)`` waits until :attr:`release` is set, then returns ``x``;
+    ``("fail", message)`` raises InputError(message); ``("value", x)`` returns ``x``;
+    LoadModelRequest returns a ModelSummary unless the path contains "broken";
+    TestPatternRequest returns a small gradient.
+    """
+
+    device_description = "Fake CPU (tests)"
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.shutdown_calls = 0
+        self.worker = Worker(self._handle, "cpu", self.device_description)
+
+    def _handle(self, request, ctx):
+        if isinstance(request, TestPatternRequest):
+            import numpy as np
+
+            image = np.zeros((request.height, request.width, 3), np.uint8)
+            image[..., 0] = np.linspace(0, 255, request.width, dtype=np.uint8)[None, :]
+            ctx.progress(1.0, "done")
+            return ImageResult(image=image, duration_s=0.001)
+        if isinstance(request, LoadModelRequest):
+            if "broken" in request.model.path:
+                raise InputError(f"{request.model.path} is not a checkpoint GAN Studio can read (test).")
+            return ModelSummary(path=request.model.path, family="spade", source_format="spade-official",
+                                config={"label_nc": 182, "ngf": 64}, parameter_count=96_800_000,
+                                networks=("netG",), capabilities=("synthesize",), notes=("a test model",))
+        kind, value = request
+        if kind == "block":
+            self.started.set()
+            ctx.progress(0.5, "half way")
+            assert self.release.wait(10), "test forgot to release the fake engine"
+            return value
+        if kind == "fail":
+            raise InputError(value)
+        if kind == "crash":
+            raise RuntimeError(value)
+        return value
+
+    def submit(self, request, channel=None, progress=None):
+        return self.worker.submit(request, channel, progress)
+
+    def cancel(self, future):
+        return self.worker.cancel(future)
+
+    def cancel_channel(self, channel):
+        self.worker.cancel_channel(channel)
+
+    def state(self) -> EngineState:
+        return self.worker.state()
+
+    def shutdown(self):
+        self.shutdown_calls += 1
+        self.release.set()
+        self.worker.shutdown()
+
+
+@pytest.fixture
+def fake_engine():
+    engine = FakeEngine()
+    yield engine
+    engine.release.set()
+    engine.worker.shutdown()
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    """Build a MainWindow on an engine (closed and its engine shut down at teardown)."""
+    from gui.app import create_application
+    from gui.main_window import MainWindow
+
+    create_application()
+
+    def make(engine, **kwargs):
+        kwargs.setdefault("settings", settings)
+        kwargs.setdefault("confirm_close", False)
+        window = MainWindow(engine, **kwargs)
+        qtbot.addWidget(window)
+        return window
+
+    return make
