@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTabBar,
+    QInputDialog,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -37,18 +38,24 @@ from engine.version import APP_NAME, APP_VERSION
 from gui.canvas.view import CanvasView
 from gui.document import DocumentModel
 from gui.engine_bridge import EngineBridge
+from engine.errors import MissingOptionError
+from gui.paint.workspace import PaintWorkspaceController
 from gui.panels.inpaint import InpaintPanel
 from gui.panels.latent import LatentPanel
 from gui.panels.models import NO_MODEL_TEXT, ModelsPanel, short_name
-from gui.panels.paint import PaintPanel
-from gui.panels.style import StylePanel
 from gui.panels.train import TrainPanel
 from gui.panels.upscale import UpscalePanel
 from gui.settings import MODEL_EXTENSIONS, AppSettings, is_model_path
 
 log = logging.getLogger(__name__)
 
-WORKSPACE_PANELS = (PaintPanel, StylePanel, LatentPanel, InpaintPanel, UpscalePanel, TrainPanel)
+#: Workspace controllers, in dock order. A controller is built as ``Controller(bridge, document_model,
+#: parent)`` and has ``TITLE``, ``view`` (a central view widget, shown as a tab, or None), ``panels``
+#: (its dock widgets, each with ``TITLE`` and an object name), ``accepts(summary)`` and
+#: ``use_model(summary, options)``: a loaded model goes to the first workspace that accepts it.
+WORKSPACE_CONTROLLERS = (PaintWorkspaceController,)
+#: placeholder panels of workspaces that are not built yet
+WORKSPACE_PANELS = (LatentPanel, InpaintPanel, UpscalePanel, TrainPanel)
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
 MODEL_FILTER = ("Model checkpoints (" + " ".join(f"*{ext}" for ext in MODEL_EXTENSIONS) + ");;All files (*)")
 STATE_POLL_MS = 250
@@ -157,16 +164,35 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ construction
 
     def _build_central(self) -> None:
+        """The banner over a tab per view: the document image, then each workspace's own view."""
         self.canvas = CanvasView()
         self.banner = NoModelBanner()
+        self.views = QTabWidget()
+        self.views.setObjectName("views")
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.canvas, "Image")
+        self.workspaces = [controller(self.bridge, self.document, self) for controller in WORKSPACE_CONTROLLERS]
+        for workspace in self.workspaces:
+            if workspace.view is not None:
+                self.views.addTab(workspace.view, workspace.TITLE)
         central = QWidget()
         central.setObjectName("central")
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        layout.addWidget(self.canvas, 1)
+        layout.addWidget(self.views, 1)
         self.setCentralWidget(central)
+
+    def workspace(self, title: str):
+        """The workspace controller called ``title`` (e.g. "Paint")."""
+        return next(w for w in self.workspaces if w.TITLE == title)
+
+    def show_view(self, widget: QWidget) -> None:
+        """Bring a central view (the Image canvas or a workspace's view) to the front."""
+        index = self.views.indexOf(widget)
+        if index >= 0:
+            self.views.setCurrentIndex(index)
 
     def _build_docks(self) -> None:
         self.docks: dict[str, QDockWidget] = {}
@@ -175,8 +201,10 @@ class MainWindow(QMainWindow):
         models_dock = self._add_dock(self.models_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         models_dock.setMinimumWidth(260)
         first: QDockWidget | None = None
-        for panel_class in WORKSPACE_PANELS:
-            dock = self._add_dock(panel_class(), Qt.DockWidgetArea.RightDockWidgetArea)
+        panels = [panel for workspace in self.workspaces for panel in workspace.panels]
+        panels += [panel_class() for panel_class in WORKSPACE_PANELS]
+        for panel in panels:
+            dock = self._add_dock(panel, Qt.DockWidgetArea.RightDockWidgetArea)
             if first is None:
                 first = dock
             else:
@@ -431,26 +459,54 @@ class MainWindow(QMainWindow):
             self.settings.set_last_folder("model", path)
             self.load_model(path)
 
-    def load_model(self, path: str):
-        """Ask the engine to load ``path``; the Models panel shows the outcome. Returns the job handle."""
+    def load_model(self, path: str, options: dict | None = None):
+        """Ask the engine to load ``path`` (with official ``options`` the file cannot tell);
+        the Models panel shows the outcome. Returns the job handle."""
+        options = dict(options or {})
         self.models_panel.model_loading(path)
         self.statusBar().showMessage(f"Loading {short_name(path)}…")
         return self.bridge.submit(
-            LoadModelRequest(ModelRef(str(path))),
-            on_result=lambda summary: self._model_loaded(path, summary),
-            on_error=lambda message, _exc: self._model_failed(path, message),
+            LoadModelRequest(ModelRef(str(path), options)),
+            on_result=lambda summary: self._model_loaded(path, summary, options),
+            on_error=lambda message, exc: self._model_failed(path, message, exc, options),
             on_cancel=lambda: self.models_panel.model_failed(path, "loading was cancelled"),
         )
 
-    def _model_loaded(self, path: str, summary: ModelSummary) -> None:
+    def _model_loaded(self, path: str, summary: ModelSummary, options: dict | None = None) -> None:
         self.models_panel.model_loaded(summary, requested_path=path)
         self.settings.add_recent_file(path)
         self._update_model_state()
-        self.show_panel("Models")
+        for workspace in self.workspaces:
+            if workspace.accepts(summary):
+                workspace.use_model(summary, options or {})
+                if workspace.view is not None:
+                    self.show_view(workspace.view)
+                self.show_panel(workspace.panels[0].TITLE)
+                break
+        else:
+            self.show_panel("Models")
         self.statusBar().showMessage(
             f"Loaded {short_name(path)}: {summary.family}, {summary.parameter_count:,} parameters", 8000)
 
-    def _model_failed(self, path: str, message: str) -> None:
+    def ask_model_option(self, path: str, message: str, option: str) -> object | None:
+        """Ask the user for an option the checkpoint cannot tell; None when they cancel."""
+        text, ok = QInputDialog.getText(
+            self, "This model needs an option",
+            f"{message}\n\nValue of '{option}' for {short_name(path)}:")
+        if not ok or not text.strip():
+            return None
+        from engine.commands.common import parse_option_value
+
+        return parse_option_value(text.strip())
+
+    def _model_failed(self, path: str, message: str, error: BaseException | None = None,
+                      options: dict | None = None) -> None:
+        option = getattr(error, "option", None)
+        if isinstance(error, MissingOptionError) and option and option not in (options or {}):
+            value = self.ask_model_option(path, message, option)
+            if value is not None:
+                self.load_model(path, {**(options or {}), option: value})
+                return
         self.models_panel.model_failed(path, message)
         self.statusBar().clearMessage()
         self._show_error("Could not load model", message)

@@ -19,6 +19,7 @@ QT_PACKAGES = ("PySide6", "PySide2", "PyQt5", "PyQt6", "shiboken6", "qasync", "p
 TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
 # engine modules the GUI may import at module level (plain numpy/PIL data; no torch inside)
 GUI_ALLOWED_ENGINE_MODULES = ("engine", "engine.types", "engine.errors", "engine.version", "engine.document",
+                              "engine.latent_types", "engine.inpaint_types", "engine.starter",
                               "engine.imageio", "engine.labelsets")
 
 
