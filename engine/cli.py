@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 COMMAND_MODULES: tuple[str, ...] = (
     "engine.commands.info",
     "engine.commands.convert",
+    "engine.commands.synth",
     "engine.commands.sample",
 )
 

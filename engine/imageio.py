@@ -291,3 +291,19 @@ def _encode_png16_color(array: np.ndarray, text_chunks: Mapping[str, str]) -> by
     parts += [_text_chunk(str(k), str(v)) for k, v in text_chunks.items()]
     parts += [_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)), _chunk(b"IEND", b"")]
     return b"".join(parts)
+
+
+def read_png_text(path: str | os.PathLike) -> dict[str, str]:
+    """The text chunks (tEXt/iTXt/zTXt) of a PNG, e.g. the ``gan_studio_recipe`` GAN Studio writes.
+
+    Raises :class:`ImageReadError` when the file cannot be read as an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            text = getattr(img, "text", None) or {}
+            return {str(k): str(v) for k, v in text.items()}
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        raise ImageReadError(f"{path.name} cannot be read as an image ({exc}); it may be truncated or not an image.") from exc

@@ -90,7 +90,9 @@ class Engine:
         handler = self.handlers.get(type(request))
         if handler is None:
             raise InputError(f"The engine does not know requests of type {type(request).__name__}.")
-        with torch.inference_mode():
+        # no_grad rather than inference_mode: models loaded here may later be fine-tuned, and
+        # inference tensors cannot take part in autograd or version tracking.
+        with torch.no_grad():
             return handler(request, ctx)
 
     def _load_model(self, request: LoadModelRequest, ctx: JobContext) -> ModelSummary:

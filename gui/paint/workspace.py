@@ -34,7 +34,7 @@ class PaintWorkspaceController(QObject):
 
     @staticmethod
     def accepts(summary: ModelSummary) -> bool:
-        return "label_map" in summary.capabilities or summary.family in ("spade", "pix2pixhd", "pix2pix_unet", "cyclegan_resnet")
+        return "label_map" in summary.capabilities
 
     def use_model(self, summary: ModelSummary, options: dict | None = None) -> None:
         self.session.set_model(summary, options)

@@ -118,3 +118,19 @@ def test_write_png_refuses_bad_arrays_and_keeps_the_old_file(tmp_path: Path):
     with pytest.raises(InputError):
         write_png(target, np.zeros((2, 2, 2), np.uint8))
     assert target.read_bytes() == before
+
+
+def test_png_text_chunks_round_trip(tmp_path):
+    import numpy as np
+
+    from engine.errors import ImageReadError
+    from engine.imageio import read_png_text, write_png
+
+    path = tmp_path / "recipe.png"
+    write_png(path, np.zeros((4, 5, 3), np.uint8), {"gan_studio_recipe": '{"seed": 7}'})
+    assert read_png_text(path)["gan_studio_recipe"] == '{"seed": 7}'
+    (tmp_path / "junk.png").write_bytes(b"not a png")
+    import pytest
+
+    with pytest.raises(ImageReadError):
+        read_png_text(tmp_path / "junk.png")

@@ -1,0 +1,143 @@
+"""The Paint workspace end to end: open a real SPADE checkpoint, paint with the mouse, see the render."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from engine.types import ModelRef, SynthesizeRequest
+from tests.compat.conftest import compat_root
+
+SPADE_SEG = compat_root() / "spade" / "seg" / "latest_net_G.pth"
+needs_spade = pytest.mark.skipif(not SPADE_SEG.is_file(), reason="no SPADE fixture")
+
+
+def _load_paint_model(qtbot, window, options):
+    paint = window.workspace("Paint")
+    window.load_model(str(SPADE_SEG), options)
+    qtbot.waitUntil(lambda: paint.session.model is not None, timeout=60_000)
+    return paint
+
+
+def _drag(qtbot, view, points):
+    viewport = view.viewport()
+    to_view = [view.mapFromScene(x, y) for x, y in points]
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=to_view[0])
+    for p in to_view[1:]:
+        qtbot.mouseMove(viewport, p)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=to_view[-1])
+
+
+@needs_spade
+def test_paint_with_the_mouse_renders_live_and_matches_the_engine(qtbot, make_window, real_engine):
+    window = make_window(real_engine)
+    window.show()
+    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    session, view = paint.session, paint.view.label_view
+    assert window.views.currentWidget() is paint.view
+    assert session.label_layer().pixels.shape == (64, 64)
+    renders = []
+    session.rendered.connect(renders.append)
+    session.brush.class_index = 3
+    session.brush.size = 10
+    _drag(qtbot, view, [(10, 10), (20, 12), (40, 30)])
+    labels = session.labels().copy()
+    assert (labels == 3).sum() > 50 and window.document.undo_stack.canUndo()
+    qtbot.waitUntil(lambda: bool(renders) and session.last is renders[-1], timeout=60_000)
+    qtbot.waitUntil(lambda: window.bridge.pending_count == 0, timeout=60_000)
+    final = session.last
+    expected = real_engine.submit(SynthesizeRequest(ModelRef(str(SPADE_SEG), {"label_nc": 8, "crop_size": 64}),
+                                                    labels, seed=session.seed)).result(60)
+    assert np.array_equal(final.image, expected.image)
+    assert final.recipe["model_family"] == "spade" and final.recipe["seed"] == session.seed
+
+
+@needs_spade
+def test_missing_option_is_asked_for_then_the_model_loads(qtbot, make_window, real_engine, monkeypatch):
+    window = make_window(real_engine)
+    asked = []
+
+    def ask(path, message, option):
+        asked.append((option, message))
+        return {"label_nc": 8}.get(option)
+
+    monkeypatch.setattr(window, "ask_model_option", ask)
+    paint = window.workspace("Paint")
+    window.load_model(str(SPADE_SEG))
+    qtbot.waitUntil(lambda: paint.session.model is not None, timeout=60_000)
+    assert asked and asked[0][0] == "label_nc" and "label_nc" in asked[0][1]
+    assert paint.session.model_options == {"label_nc": 8}
+
+
+@needs_spade
+def test_undo_of_a_stroke_restores_labels_and_rerenders(qtbot, make_window, real_engine):
+    window = make_window(real_engine)
+    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    session = paint.session
+    qtbot.waitUntil(lambda: session.last is not None, timeout=60_000)
+    blank = session.last.image.copy()
+    session.brush.class_index = 5
+    session.begin_stroke(32, 32)
+    session.move_stroke(50, 40)
+    session.end_stroke(50, 40)
+    qtbot.waitUntil(lambda: not np.array_equal(session.last.image, blank), timeout=60_000)
+    window.document.undo_stack.undo()
+    assert (session.labels() == 5).sum() == 0
+    qtbot.waitUntil(lambda: np.array_equal(session.last.image, blank), timeout=60_000)
+
+
+@needs_spade
+def test_export_with_recipe_and_open_recipe(qtbot, make_window, real_engine, tmp_path):
+    from engine.imageio import read_image
+
+    window = make_window(real_engine)
+    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    session = paint.session
+    session.set_seed(1234)
+    qtbot.waitUntil(lambda: session.last is not None and session.last.seed == 1234, timeout=60_000)
+    out = tmp_path / "painting.png"
+    paint.panel.export_image_to(str(out))
+    assert np.array_equal(read_image(out)[:, :, :3], session.last.image)
+    received = []
+    paint.panel.recipe_requested.connect(received.append)
+    recipe = paint.panel.open_recipe_from(str(out))
+    assert recipe["seed"] == 1234 and recipe["label_set"] == session.palette.name
+    assert received == [recipe] and len(recipe["checkpoint_sha256"]) == 64
+    json.dumps(recipe)
+
+
+@needs_spade
+def test_label_map_import_export_round_trip(qtbot, make_window, real_engine, tmp_path, monkeypatch):
+    from engine.labelsets import write_color_png, write_index_png
+
+    window = make_window(real_engine)
+    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    session, panel = paint.session, paint.panel
+    labels = np.zeros((64, 64), np.int32)
+    labels[10:30, 5:60] = 2
+    labels[40:, :] = 7
+    write_index_png(tmp_path / "index.png", labels)
+    assert panel.import_labels_from(str(tmp_path / "index.png"))
+    assert np.array_equal(session.labels(), labels)
+    window.document.undo_stack.undo()
+    assert (session.labels() == 0).all()
+    color = tmp_path / "color.png"
+    write_color_png(color, labels, session.palette.label_set)
+    assert panel.import_labels_from(str(color))
+    assert np.array_equal(session.labels(), labels)
+    # a colour outside the palette is reported, and mapped to the nearest on request
+    from PIL import Image
+
+    rgb = session.palette.label_set.colorize(labels)
+    rgb[0, 0] = rgb[0, 0] ^ 3
+    Image.fromarray(rgb).save(tmp_path / "odd.png")
+    warnings = []
+    monkeypatch.setattr("gui.paint.panel.QMessageBox.question", lambda *a, **k: __import__("PySide6.QtWidgets").QtWidgets.QMessageBox.StandardButton.No)
+    monkeypatch.setattr("gui.paint.panel.QMessageBox.warning", lambda _p, _t, text: warnings.append(text))
+    assert not panel.import_labels_from(str(tmp_path / "odd.png"))
+    assert warnings and "1 of 4096 pixels" in warnings[0]
+    assert panel.import_labels_from(str(tmp_path / "odd.png"), nearest=True)
+    assert np.array_equal(session.labels(), labels)
