@@ -120,12 +120,23 @@ class PaintWorkspace(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.label_view)
         self.splitter.addWidget(self.output_view)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self._sized = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
         self.mode = "side"
         self.opacity = 0.5
         session.rendered.connect(self._on_rendered)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._sized and self.width() > 0:
+            half = max(1, self.splitter.width() // 2)
+            self.splitter.setSizes([half, half])
+            self._sized = True
 
     def _on_rendered(self, record) -> None:
         self.output_view.set_image(record.image, keep_view=True)
