@@ -23,6 +23,13 @@ log = logging.getLogger(__name__)
 #: Format modules in the order they are tried. Add a line when you add a format.
 FORMAT_MODULES: tuple[str, ...] = (
     "engine.loaders.native",
+    "engine.loaders.stylegan2_ada",
+    "engine.loaders.stylegan2_rosinality",
+    "engine.loaders.spade_official",
+    "engine.loaders.basicsr",
+    "engine.loaders.esrgan_legacy",
+    "engine.loaders.pix2pixhd_official",
+    "engine.loaders.pix2pix_cyclegan_official",
 )
 
 

@@ -18,6 +18,14 @@ from engine.errors import CheckpointError
 
 #: family name -> module that builds it. Add a line when you add an architecture.
 FAMILIES: dict[str, str] = {
+    "stylegan2": "engine.models.stylegan2",
+    "spade": "engine.models.spade",
+    "esrgan": "engine.models.esrgan",
+    "srvgg": "engine.models.srvgg",
+    "srresnet": "engine.models.srresnet",
+    "pix2pixhd": "engine.models.pix2pixhd",
+    "pix2pix_unet": "engine.models.pix2pix",
+    "cyclegan_resnet": "engine.models.cyclegan",
 }
 
 
