@@ -39,13 +39,13 @@ from gui.canvas.view import CanvasView
 from gui.document import DocumentModel
 from gui.engine_bridge import EngineBridge
 from engine.errors import MissingOptionError
+from gui.latent.workspace import LatentWorkspaceController
 from gui.paint.workspace import PaintWorkspaceController
 from gui.panels.inpaint import InpaintPanel
-from gui.panels.latent import LatentPanel
 from gui.panels.models import NO_MODEL_TEXT, ModelsPanel, short_name
 from gui.panels.train import TrainPanel
-from gui.panels.upscale import UpscalePanel
 from gui.settings import MODEL_EXTENSIONS, AppSettings, is_model_path
+from gui.upscale.workspace import UpscaleWorkspaceController
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,9 @@ log = logging.getLogger(__name__)
 #: parent)`` and has ``TITLE``, ``view`` (a central view widget, shown as a tab, or None), ``panels``
 #: (its dock widgets, each with ``TITLE`` and an object name), ``accepts(summary)`` and
 #: ``use_model(summary, options)``: a loaded model goes to the first workspace that accepts it.
-WORKSPACE_CONTROLLERS = (PaintWorkspaceController,)
+WORKSPACE_CONTROLLERS = (PaintWorkspaceController, LatentWorkspaceController, UpscaleWorkspaceController)
 #: placeholder panels of workspaces that are not built yet
-WORKSPACE_PANELS = (LatentPanel, InpaintPanel, UpscalePanel, TrainPanel)
+WORKSPACE_PANELS = (InpaintPanel, TrainPanel)
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
 MODEL_FILTER = ("Model checkpoints (" + " ".join(f"*{ext}" for ext in MODEL_EXTENSIONS) + ");;All files (*)")
 STATE_POLL_MS = 250
@@ -175,6 +175,9 @@ class MainWindow(QMainWindow):
         for workspace in self.workspaces:
             if workspace.view is not None:
                 self.views.addTab(workspace.view, workspace.TITLE)
+            requests = getattr(workspace, "load_model_requested", None)
+            if requests is not None:
+                requests.connect(self.load_model)
         central = QWidget()
         central.setObjectName("central")
         layout = QVBoxLayout(central)

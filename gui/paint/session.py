@@ -134,6 +134,8 @@ class PaintSession(QObject):
 
     def _on_document_changed(self) -> None:
         self.labels_changed.emit(None)
+        if self.translates_images:
+            self.schedule_render()
 
     def _on_history_moved(self, _index: int) -> None:
         self.schedule_render()
@@ -146,9 +148,18 @@ class PaintSession(QObject):
         self.model_options = dict(options or {})
         self.palette = LabelPalette.for_model(summary)
         self.brush.class_index = min(self.brush.class_index, len(self.palette) - 1)
-        self.ensure_label_layer()
+        if self.translates_images:
+            if not self.docs.has_image:
+                self.status.emit("This model translates images: open one (File > Open image) and it renders here.")
+        else:
+            self.ensure_label_layer()
         self.model_changed.emit()
         self.schedule_render()
+
+    @property
+    def translates_images(self) -> bool:
+        """True for image-to-image models (pix2pix, CycleGAN): their input is the document image."""
+        return self.model is not None and "image_to_image" in self.model.capabilities
 
     @property
     def model_size(self) -> tuple[int, int] | None:
@@ -202,6 +213,9 @@ class PaintSession(QObject):
 
     def begin_stroke(self, x: float, y: float) -> None:
         """Mouse press at image coordinates (x, y) with the current tool."""
+        if self.translates_images:
+            self.status.emit("This model translates the document image; edit the image, not labels.")
+            return
         layer = self.ensure_label_layer()
         tool = self.brush.tool
         if tool == "picker":
@@ -318,7 +332,15 @@ class PaintSession(QObject):
             self._idle_timer.start()
 
     def build_request(self) -> SynthesizeRequest | None:
-        if self.model is None or self.label_layer() is None:
+        if self.model is None:
+            return None
+        if self.translates_images:
+            image = self.docs.composite()
+            if image is None:
+                return None
+            return SynthesizeRequest(model=ModelRef(self.model.path, dict(self.model_options)),
+                                     label_map=np.ascontiguousarray(image[:, :, :3]), seed=self.seed)
+        if self.label_layer() is None:
             return None
         layer = self.label_layer()
         return SynthesizeRequest(

@@ -36,6 +36,9 @@ class LabelPaintView(CanvasView):
 
     def refresh(self) -> None:
         """Re-draw the label map (and the overlay image under it)."""
+        if self.session.translates_images:
+            self.set_image(self.session.docs.composite(), keep_view=True)
+            return
         layer = self.session.label_layer()
         if layer is None:
             self.set_image(None)

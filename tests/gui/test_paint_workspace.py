@@ -141,3 +141,51 @@ def test_label_map_import_export_round_trip(qtbot, make_window, real_engine, tmp
     assert warnings and "1 of 4096 pixels" in warnings[0]
     assert panel.import_labels_from(str(tmp_path / "odd.png"), nearest=True)
     assert np.array_equal(session.labels(), labels)
+
+
+@needs_spade
+def test_open_recipe_loads_the_model_and_restores_the_seed(qtbot, make_window, real_engine, tmp_path):
+    window = make_window(real_engine)
+    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    session = paint.session
+    session.set_seed(77)
+    qtbot.waitUntil(lambda: session.last is not None and session.last.seed == 77, timeout=60_000)
+    out = tmp_path / "seed77.png"
+    paint.panel.export_image_to(str(out))
+    recipe = paint.panel.open_recipe_from(str(out))
+
+    # a fresh window with nothing loaded: the recipe brings the model and the seed back
+    other = make_window(real_engine)
+    other_paint = other.workspace("Paint")
+    other_paint.open_recipe(recipe)
+    qtbot.waitUntil(lambda: other_paint.session.model is not None, timeout=60_000)
+    assert other_paint.session.seed == 77 and other_paint.session.model_options == {"label_nc": 8, "crop_size": 64}
+
+
+@needs_spade
+def test_overlay_view_blends_the_render_under_the_labels(qtbot, make_window, real_engine):
+    window = make_window(real_engine)
+    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    qtbot.waitUntil(lambda: paint.session.last is not None, timeout=60_000)
+    paint.panel.view_combo.setCurrentIndex(1)
+    paint.panel.opacity_slider.setValue(30)
+    view = paint.view
+    assert view.mode == "overlay" and not view.output_view.isVisibleTo(view)
+    assert view.label_view.overlay_image is paint.session.last.image and view.label_view.label_opacity == 0.3
+
+
+def test_image_to_image_model_translates_the_document_image(qtbot, make_window, real_engine):
+    path = compat_root() / "pix2pix_cyclegan" / "cyclegan_resnet" / "latest_net_G_A.pth"
+    if not path.is_file():
+        pytest.skip("no CycleGAN fixture")
+    window = make_window(real_engine)
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[:, 32:] = (200, 120, 40)
+    window.document.replace_image(image, "test image")
+    paint = window.workspace("Paint")
+    window.load_model(str(path))
+    qtbot.waitUntil(lambda: paint.session.model is not None, timeout=60_000)
+    assert paint.session.translates_images and paint.session.label_layer() is None
+    qtbot.waitUntil(lambda: paint.session.last is not None, timeout=60_000)
+    expected = real_engine.submit(SynthesizeRequest(ModelRef(str(path)), image)).result(60)
+    assert np.array_equal(paint.session.last.image, expected.image)
