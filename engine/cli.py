@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.commands.convert",
     "engine.commands.synth",
     "engine.commands.sample",
+    "engine.commands.upscale",
 )
 
 #: subcommand names (known without importing torch: main.py uses it to pick CLI vs GUI)

@@ -28,16 +28,22 @@ from engine.types import (
     EngineState,
     ImageResult,
     LoadModelRequest,
+    ModelRef,
     ModelSummary,
     SynthesizeRequest,
     SynthesizeResult,
     TestPatternRequest,
+    UpscaleFolderRequest,
+    UpscaleFolderResult,
     UpscaleRequest,
     UpscaleResult,
 )
 from engine.worker import EngineFuture, JobContext, ProgressCallback, Worker
 
 log = logging.getLogger(__name__)
+
+#: where an upscale model keeps its last network-interpolation blend (``LoadedModel.runtime_cache``)
+BLEND_CACHE_KEY = "upscale.blend"
 
 
 class Engine:
@@ -52,6 +58,7 @@ class Engine:
             TestPatternRequest: self._test_pattern,
             SynthesizeRequest: self._synthesize,
             UpscaleRequest: self._upscale,
+            UpscaleFolderRequest: self._upscale_folder,
             LatentSampleRequest: self._latent_sample,
             DirectionsRequest: self._latent_directions,
             InterpolationRequest: self._latent_interpolate,
@@ -108,8 +115,49 @@ class Engine:
     def _upscale(self, request: UpscaleRequest, ctx: JobContext) -> UpscaleResult:
         from engine.pipelines import upscale
 
-        model = self.models.get(request.model)
+        model = self._upscale_model(request.model, request.blend, request.blend_alpha)
         return upscale.upscale(model, request, ctx)
+
+    def _upscale_folder(self, request: UpscaleFolderRequest, ctx: JobContext) -> UpscaleFolderResult:
+        from engine.pipelines import upscale
+
+        started = time.perf_counter()
+        model = self._upscale_model(request.model, request.blend, request.blend_alpha)
+        scale = float(request.outscale) if request.outscale else float(upscale.model_scale(model))
+        written: list[tuple[str, str]] = []
+        skipped: list[tuple[str, str]] = []
+        for item in upscale.upscale_folder(model, request.source_dir, request.output_dir, ctx, tile=request.tile,
+                                           tile_pad=request.tile_pad, outscale=request.outscale,
+                                           suffix=request.suffix):
+            if item.output is not None:
+                written.append((str(item.source), str(item.output)))
+            else:
+                skipped.append((str(item.source), item.error or "skipped"))
+        ctx.progress(1.0, f"{len(written)} written, {len(skipped)} skipped")
+        return UpscaleFolderResult(written=tuple(written), skipped=tuple(skipped),
+                                   duration_s=time.perf_counter() - started, scale=scale)
+
+    def _upscale_model(self, ref: ModelRef, blend: ModelRef | None, alpha: float):
+        """The model to upscale with: ``ref`` itself, or its network interpolation with ``blend``.
+
+        The blend is built once per (blend checkpoint, alpha) and kept in the first model's
+        runtime cache (only the newest one: a slider drag must not pile up copies of the weights).
+        """
+        from engine.pipelines import upscale
+
+        model = self.models.get(ref)
+        if blend is None:
+            return model
+        alpha = float(alpha)
+        other = self.models.get(blend)  # may drop `model` from a full cache; this call still holds it
+        key = (self.models.key(blend), alpha, str(model.device))
+        cached = model.runtime_cache.get(BLEND_CACHE_KEY)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        model.runtime_cache.pop(BLEND_CACHE_KEY, None)
+        blended = upscale.interpolate_models(model, other, alpha)
+        model.runtime_cache[BLEND_CACHE_KEY] = (key, blended)
+        return blended
 
     def _latent_sample(self, request: LatentSampleRequest, ctx: JobContext) -> LatentSampleResult:
         from engine.pipelines import latent

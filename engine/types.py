@@ -158,6 +158,9 @@ class UpscaleRequest:
 
     ``tile``: tile edge in input pixels (0 = whole image at once); ``tile_pad``: overlap on each side.
     ``outscale``: final scale; None uses the network's own scale.
+    ``blend``: a second checkpoint of the same architecture for network interpolation (ESRGAN's
+    PSNR <-> GAN blend); the weights used are ``(1 - blend_alpha) * model + blend_alpha * blend``,
+    ``blend_alpha`` in [0, 1]. None runs ``model`` alone.
     """
 
     model: ModelRef
@@ -165,6 +168,8 @@ class UpscaleRequest:
     tile: int = 256
     tile_pad: int = 16
     outscale: float | None = None
+    blend: ModelRef | None = None
+    blend_alpha: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -174,3 +179,35 @@ class UpscaleResult:
     scale: float
     tile_used: int
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UpscaleFolderRequest:
+    """Upscale every image of the folder ``source_dir`` into ``output_dir`` as PNG (one job).
+
+    Each output is named after its source (``stem + suffix + ".png"``). Unreadable files are skipped
+    and reported; a source image is never overwritten (the job refuses before writing anything).
+    ``tile``, ``tile_pad``, ``outscale``, ``blend`` and ``blend_alpha`` mean what they mean in
+    :class:`UpscaleRequest`. Progress runs over the whole folder; cancelling stops after the
+    current tile, and files already written stay.
+    """
+
+    model: ModelRef
+    source_dir: str
+    output_dir: str
+    tile: int = 256
+    tile_pad: int = 16
+    outscale: float | None = None
+    blend: ModelRef | None = None
+    blend_alpha: float = 0.0
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class UpscaleFolderResult:
+    """``written``: (source, output) path pairs; ``skipped``: (source, why) pairs, both in folder order."""
+
+    written: tuple[tuple[str, str], ...]
+    skipped: tuple[tuple[str, str], ...]
+    duration_s: float
+    scale: float

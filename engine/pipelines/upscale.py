@@ -438,6 +438,24 @@ def list_images(folder: Path, recursive: bool = False) -> list[Path]:
     return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
+def folder_targets(files: list[Path], source_dir: Path, output_dir: Path, suffix: str) -> dict[Path, Path]:
+    """Where each source image of a folder batch is written (``stem + suffix + ".png"``, same
+    sub-folder). Raises :class:`InputError` before anything is written when a target would
+    overwrite one of the source images (e.g. the output folder is the input folder)."""
+    sources = {path.resolve() for path in files}
+    targets = {}
+    for path in files:
+        relative = path.relative_to(source_dir)
+        target = (output_dir / relative).with_name(relative.stem + suffix + ".png")
+        if target.resolve() in sources:
+            raise InputError(
+                f"Writing {target.name} into {output_dir} would overwrite a source image; choose another "
+                "output folder (or a file name suffix). Nothing was written."
+            )
+        targets[path] = target
+    return targets
+
+
 def upscale_folder(model: LoadedModel, source_dir: str | Path, output_dir: str | Path, ctx: Context, *,
                    tile: int = 256, tile_pad: int = 16, outscale: float | None = None, suffix: str = "_up",
                    recursive: bool = False) -> Iterator[FolderItem]:
@@ -452,12 +470,18 @@ def upscale_folder(model: LoadedModel, source_dir: str | Path, output_dir: str |
     files = list_images(source_dir, recursive)
     scale = float(outscale) if outscale else float(model_scale(model))
     total = len(files)
+    targets = folder_targets(files, source_dir, output_dir, suffix)
+    first_for: dict[Path, Path] = {}
     for index, path in enumerate(files):
         ctx.check_cancelled()
-        relative = path.relative_to(source_dir)
-        target = (output_dir / relative).with_name(relative.stem + suffix + ".png")
-        if target.resolve() == path.resolve():
-            raise InputError(f"Writing {target.name} would overwrite the source image; choose another output folder or suffix.")
+        target = targets[path]
+        earlier = first_for.setdefault(target.resolve(), path)
+        if earlier != path:
+            message = (f"{path.name} was skipped: {earlier.name} is also written as {target.name}; rename one of "
+                       "them and run the batch again.")
+            log.warning(message)
+            yield FolderItem(index, total, path, None, message)
+            continue
         started = time.perf_counter()
         sub = _SubProgress(ctx, index / max(total, 1), 1 / max(total, 1), f"{path.name} ({index + 1}/{total})")
         try:

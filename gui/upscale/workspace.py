@@ -1,0 +1,38 @@
+"""The Upscale workspace assembled: session, before/after view, and its dock panel.
+
+:class:`UpscaleWorkspaceController` is what the main window owns (see ``WORKSPACE_CONTROLLERS``):
+it builds the :class:`~gui.upscale.session.UpscaleSession` on the window's bridge and document,
+the central :class:`~gui.upscale.views.UpscaleWorkspace` (before | after with a draggable split)
+and the Upscale dock. A loaded model whose capabilities include ``upscale`` (ESRGAN, Real-ESRGAN,
+SRVGG, SRResNet) joins the workspace's model list and becomes the current upscale model.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from engine.types import ModelSummary
+from gui.upscale.panel import UpscalePanel
+from gui.upscale.session import UpscaleSession, is_upscale_model
+from gui.upscale.views import UpscaleWorkspace
+
+
+class UpscaleWorkspaceController(QObject):
+    TITLE = "Upscale"
+    #: the user picked a checkpoint to load in this workspace (the main window loads it)
+    load_model_requested = Signal(str)
+
+    def __init__(self, bridge, document_model, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = UpscaleSession(bridge, document_model, self)
+        self.view = UpscaleWorkspace(self.session)
+        self.panel = UpscalePanel(self.session)
+        self.panels = [self.panel]
+        self.panel.open_model_requested.connect(self.load_model_requested)
+
+    @staticmethod
+    def accepts(summary: ModelSummary) -> bool:
+        return is_upscale_model(summary)
+
+    def use_model(self, summary: ModelSummary, options: dict | None = None) -> None:
+        self.session.add_model(summary, options)
