@@ -29,6 +29,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "engine.loaders.basicsr",
     "engine.loaders.esrgan_legacy",
     "engine.loaders.pix2pixhd_official",
+    "engine.loaders.biggan_hf",
     "engine.loaders.pix2pix_cyclegan_official",
 )
 

@@ -2,6 +2,8 @@
 
 Each function takes a loaded model (family ``stylegan2``), a request from
 :mod:`engine.latent_types` and a job context (``.progress``, ``.check_cancelled``, ``.device``).
+BigGAN models (family ``biggan``) are handed to :mod:`engine.pipelines.latent_biggan` by
+:func:`sample`, :func:`interpolate`, :func:`principal_directions` and :func:`clear_cache`.
 
 Partial re-rendering. The last render's per-layer activations are kept in
 ``model.runtime_cache`` (engine thread only). A new request is compared with the last one layer
@@ -36,6 +38,7 @@ from engine.latent_types import (
 )
 from engine.loaders.base import LoadedModel
 from engine.models.stylegan2 import StyleGAN2Generator, SynthesisState, to_uint8_image
+from engine.pipelines import latent_biggan
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +90,7 @@ def _generator(model: LoadedModel) -> StyleGAN2Generator:
     G = model.networks.get("G")
     if not isinstance(G, StyleGAN2Generator):
         raise InputError(
-            f"{model.path} is a '{model.family}' model; the Latent explorer needs a StyleGAN2 generator."
+            f"{model.path} is a '{model.family}' model; the Latent explorer needs a StyleGAN2 or BigGAN generator."
         )
     return G
 
@@ -234,6 +237,8 @@ def build_ws(model: LoadedModel, req: LatentSampleRequest, notes: list[str]) -> 
 @torch.no_grad()
 def sample(model: LoadedModel, request: LatentSampleRequest, ctx) -> LatentSampleResult:
     """Render ``request``, restarting synthesis at the first layer that differs from the last render."""
+    if latent_biggan.handles(model):
+        return latent_biggan.sample(model, request, ctx)
     started = time.perf_counter()
     G = _generator(model)
     notes: list[str] = []
@@ -283,6 +288,7 @@ def sample(model: LoadedModel, request: LatentSampleRequest, ctx) -> LatentSampl
 def clear_cache(model: LoadedModel) -> None:
     """Forget the kept activations (e.g. after the weights changed)."""
     model.runtime_cache.pop(_RENDER_KEY, None)
+    latent_biggan.clear_cache(model)
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,6 +299,8 @@ def clear_cache(model: LoadedModel) -> None:
 def principal_directions(model: LoadedModel, request: DirectionsRequest, ctx) -> DirectionsResult:
     """PCA of ``request.samples`` ws (class drawn uniformly for conditional models), cached per
     model and (samples, seed). Rows are orthonormal; each sign is fixed so its largest entry is positive."""
+    if latent_biggan.handles(model):
+        return latent_biggan.principal_directions(model, request, ctx)
     started = time.perf_counter()
     G = _generator(model)
     samples, seed = int(request.samples), check_seed(request.seed)
@@ -345,6 +353,8 @@ def _pca(G: StyleGAN2Generator, samples: int, seed: int, device, ctx, batch: int
 @torch.no_grad()
 def interpolate(model: LoadedModel, request: InterpolationRequest, ctx) -> InterpolationResult:
     """Frames from ``seed_a`` to ``seed_b``: lerp in W or slerp in Z (then truncation)."""
+    if latent_biggan.handles(model):
+        return latent_biggan.interpolate(model, request, ctx)
     started = time.perf_counter()
     G = _generator(model)
     notes: list[str] = []
