@@ -1,0 +1,1 @@
+"""The Latent explorer workspace: seeds, truncation, style mixing, directions, classes, bookmarks."""
