@@ -307,3 +307,39 @@ def read_png_text(path: str | os.PathLike) -> dict[str, str]:
             return {str(k): str(v) for k, v in text.items()}
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise ImageReadError(f"{path.name} cannot be read as an image ({exc}); it may be truncated or not an image.") from exc
+
+
+#: the PNG text chunk that holds a GAN Studio recipe (JSON)
+RECIPE_KEY = "gan_studio_recipe"
+
+
+def write_recipe_png(path: str | os.PathLike, image: np.ndarray, recipe: Mapping) -> Path:
+    """Write ``image`` as PNG (atomically) with ``recipe`` as JSON in the ``gan_studio_recipe`` chunk."""
+    import json
+
+    from engine.version import APP_NAME, APP_VERSION
+
+    return write_png(path, image, {RECIPE_KEY: json.dumps(dict(recipe)), "Software": f"{APP_NAME} {APP_VERSION}"})
+
+
+def read_recipe(path: str | os.PathLike, tool: str | None = None) -> dict:
+    """The recipe GAN Studio stored in a PNG it exported.
+
+    ``tool`` (e.g. ``"paint"``, ``"latent"``) refuses recipes made in another workspace.
+    Raises :class:`ImageReadError` (unreadable file) or :class:`InputError` (no recipe, a
+    damaged one, or one of another workspace), each with a message for people."""
+    import json
+
+    name = Path(path).name
+    text = read_png_text(path).get(RECIPE_KEY)
+    if not text:
+        raise InputError(f"{name} holds no GAN Studio recipe (it was not exported by GAN Studio).")
+    try:
+        recipe = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"The recipe in {name} is damaged ({exc}).") from exc
+    if not isinstance(recipe, dict):
+        raise InputError(f"The recipe in {name} is damaged.")
+    if tool is not None and recipe.get("tool") not in (None, tool):
+        raise InputError(f"{name} was made in the {str(recipe.get('tool')).title()} workspace; open its recipe there.")
+    return recipe

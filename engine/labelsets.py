@@ -503,3 +503,17 @@ def write_color_png(path: str | Path, label_map: np.ndarray, label_set: LabelSet
     path = Path(path)
     Image.fromarray(label_set.colorize(label_map)).save(path, format="PNG")
     return path
+
+
+def model_label_set(label_nc: int, contain_dontcare_label: bool = False) -> dict[str, Any] | None:
+    """The label set (as a dict, for LoadedModel.label_set) of a model trained with the official
+    ``label_nc`` option: the official set for the public values (see :func:`for_label_nc`), else
+    generic classes covering every index the model takes (don't-care included). None when the
+    model takes no label map."""
+    if label_nc <= 0:
+        return None
+    guess = for_label_nc(label_nc)
+    needed = label_nc + (1 if contain_dontcare_label else 0)
+    if guess.num_indices < needed:
+        guess = generic(needed)
+    return guess.to_dict()

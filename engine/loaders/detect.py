@@ -98,7 +98,30 @@ def load_model(path: str | Path, options: Mapping[str, Any] | None = None) -> Lo
     opts = merged_options(ckpt, options)
     module = detect(ckpt, opts)
     model = module.load(ckpt, opts)
+    if opts.get("label_set"):
+        model.label_set = _label_set_option(opts["label_set"], ckpt)
     for net in model.networks.values():
         net.eval()
         net.requires_grad_(False)
     return model
+
+
+def _label_set_option(value: Any, ckpt: RawCheckpoint) -> dict[str, Any]:
+    """The ``label_set`` option: a built-in set's name (ade20k, cocostuff, cityscapes) or a
+    label-set JSON file (relative paths are next to the checkpoint)."""
+    from engine import labelsets
+    from engine.errors import InputError
+
+    text = str(value)
+    if text in labelsets.BUILTIN_NAMES:
+        return labelsets.builtin(text).to_dict()
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = (ckpt.path if ckpt.path.is_dir() else ckpt.path.parent) / path
+    try:
+        return labelsets.LabelSet.load(path).to_dict()
+    except (InputError, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"label_set={text!r} is neither a built-in label set ({', '.join(labelsets.BUILTIN_NAMES)}) "
+            f"nor a readable label-set JSON file ({exc})."
+        ) from exc

@@ -28,6 +28,7 @@ from typing import Any, Mapping
 import torch
 
 from engine.errors import CheckpointError, MissingOptionError
+from engine.labelsets import model_label_set
 from engine.loaders.base import LoadedModel, RawCheckpoint, strict_load
 from engine.loaders.resnet_layout import (
     JUNYANZ, as_bool, as_int, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
@@ -109,18 +110,10 @@ def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
         source_format=NAME,
         config=config,
         networks=networks,
-        label_set=_label_set(config.label_nc),
+        label_set=model_label_set(config.label_nc),
         metadata={"source": f"{NAME}:{ckpt.name}" + (f" + {encoder_path.name}" if encoder_path and "E" in networks else "")},
         notes=notes,
     )
-
-
-def _label_set(label_nc: int) -> dict[str, Any] | None:
-    if label_nc <= 0:
-        return None
-    from engine.labelsets import for_label_nc
-
-    return for_label_nc(label_nc).to_dict()
 
 
 def _count_prefixed(state: Mapping[str, torch.Tensor], pattern: str) -> int:

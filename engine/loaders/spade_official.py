@@ -45,6 +45,7 @@ from typing import Any, Mapping
 import torch
 
 from engine.errors import CheckpointError, MissingOptionError
+from engine.labelsets import model_label_set
 from engine.loaders.base import LoadedModel, RawCheckpoint, strict_load
 from engine.loaders.files import read_torch_file
 from engine.models.spade import UPSAMPLING_STEPS, ConvEncoder, SpadeConfig, SpadeGenerator
@@ -432,6 +433,7 @@ def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
         source_format=NAME,
         config=config,
         networks=networks,
+        label_set=model_label_set(config.label_nc, config.contain_dontcare_label),
         metadata={"source": f"{NAME}:{file}" + (f"+{e_path.name}" if e_path else "")},
         notes=notes,
     )

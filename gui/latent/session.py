@@ -17,7 +17,6 @@ Bookmarks and saved directions live in the document (:mod:`gui.latent.library`),
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import math
 import os
@@ -70,7 +69,6 @@ BIGGAN_PSI_RANGE = (0.02, 1.0)  # BigGAN's truncation scales z and picks BatchNo
 WS_CACHE_SIZE = 256
 THUMBNAIL_SIZE = 64
 FPS_WINDOW_S = 2.0
-RECIPE_KEY = "gan_studio_recipe"
 
 
 @dataclass
@@ -590,12 +588,11 @@ class LatentSession(QObject):
 
     def export_png(self, path: str) -> str:
         """Write the last render with its recipe (text chunk ``gan_studio_recipe``). Raises OSError/EngineError."""
-        from engine.imageio import write_png
+        from engine.imageio import write_recipe_png
 
         if self.last is None:
             raise EngineError("Nothing rendered yet: load a latent model first.")
-        write_png(path, self.last.image, {RECIPE_KEY: json.dumps(self.last.recipe),
-                                          "Software": f"{APP_NAME} {APP_VERSION}"})
+        write_recipe_png(path, self.last.image, self.last.recipe)
         return path
 
     def open_recipe(self, path: str) -> dict[str, Any]:
@@ -604,21 +601,10 @@ class LatentSession(QObject):
         When the recipe names another model, the settings wait for it and ``model_wanted``
         asks for it to be loaded. Raises EngineError (unreadable file, no or damaged recipe).
         """
-        from engine.imageio import read_png_text
+        from engine.imageio import read_recipe
 
-        text = read_png_text(path).get(RECIPE_KEY)
         name = os.path.basename(path)
-        if not text:
-            raise EngineError(f"{name} holds no GAN Studio recipe (it was not exported by GAN Studio).")
-        try:
-            recipe = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise EngineError(f"The recipe in {name} is damaged ({exc.msg}).") from exc
-        if not isinstance(recipe, dict):
-            raise EngineError(f"The recipe in {name} is damaged.")
-        if recipe.get("tool") not in (None, "latent"):
-            raise EngineError(f"{name} was made in the {str(recipe.get('tool')).title()} workspace; "
-                              "open its recipe there.")
+        recipe = read_recipe(path, tool="latent")
         try:
             settings = LatentSettings.from_dict(recipe.get("state") or recipe)
             self._import_named_directions(recipe.get("named_directions") or {}, str(recipe.get("model", "")))

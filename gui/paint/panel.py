@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 
@@ -296,11 +295,11 @@ class PaintPanel(QWidget):
             self.export_image_to(path)
 
     def export_image_to(self, path: str) -> None:
-        from engine.imageio import write_png
+        from engine.imageio import write_recipe_png
 
         record = self.session.last
         try:
-            write_png(path, record.image, {"gan_studio_recipe": json.dumps(record.recipe)})
+            write_recipe_png(path, record.image, record.recipe)
         except OSError as exc:
             QMessageBox.warning(self, "Export image", f"Could not write {path}: {exc.strerror or exc}")
 
@@ -311,17 +310,14 @@ class PaintPanel(QWidget):
 
     def open_recipe_from(self, path: str) -> dict | None:
         """Read the recipe of an exported PNG and restore seed/style; returns it (or None)."""
-        from engine.imageio import read_png_text
+        from engine.errors import EngineError
+        from engine.imageio import read_recipe
 
         try:
-            text = read_png_text(path).get("gan_studio_recipe")
-        except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same message
-            QMessageBox.warning(self, "Open recipe", f"{path} could not be read: {exc}")
+            recipe = read_recipe(path, tool="paint")
+        except EngineError as exc:
+            QMessageBox.warning(self, "Open recipe", str(exc))
             return None
-        if not text:
-            QMessageBox.warning(self, "Open recipe", f"{path} has no GAN Studio recipe (it was not exported by GAN Studio).")
-            return None
-        recipe = json.loads(text)
         self.recipe_requested.emit(recipe)
         return recipe
 

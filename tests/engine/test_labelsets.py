@@ -167,3 +167,33 @@ def test_shipped_assets_match_the_converter(tmp_path):
                    check=True, capture_output=True)
     for name in ("ade20k", "cocostuff", "cityscapes"):
         assert json.loads((tmp_path / f"{name}.json").read_text()) == json.loads((ASSETS_DIR / f"{name}.json").read_text())
+
+
+def test_model_label_set_covers_every_index_the_model_takes():
+    from engine.labelsets import model_label_set
+
+    assert model_label_set(0) is None
+    ade = model_label_set(150, contain_dontcare_label=True)
+    assert ade["name"] == builtin("ade20k").name
+    small = model_label_set(8, contain_dontcare_label=True)
+    assert len(small["classes"]) == 9
+
+
+def test_label_set_option_overrides_the_guess(tmp_path):
+    import pytest
+
+    from tests.compat.conftest import compat_root
+
+    path = compat_root() / "spade" / "seg" / "latest_net_G.pth"
+    if not path.is_file():
+        pytest.skip("no SPADE fixture")
+    from engine.errors import CheckpointError
+    from engine.loaders import load_model
+
+    model = load_model(path, {"label_nc": 8, "label_set": "cityscapes"})
+    assert model.label_set["name"] == builtin("cityscapes").name
+    custom = generic(8, name="my-classes")
+    custom.save(tmp_path / "classes.json")
+    assert load_model(path, {"label_nc": 8, "label_set": str(tmp_path / "classes.json")}).label_set["name"] == "my-classes"
+    with pytest.raises(CheckpointError, match="neither a built-in label set"):
+        load_model(path, {"label_nc": 8, "label_set": str(tmp_path / "missing.json")})
