@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Mapping
@@ -29,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from engine.errors import ImageReadError, InputError
+from engine.fileutil import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -237,20 +237,12 @@ def write_png(path: str | os.PathLike, array: np.ndarray, text_chunks: Mapping[s
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    with atomic_write(path) as tmp:
+        with open(tmp, "wb") as handle:
             if array.dtype == np.uint16 and array.ndim == 3:
                 handle.write(_encode_png16_color(array, text_chunks or {}))
             else:
                 _pillow_image(array).save(handle, format="PNG", pnginfo=_png_info(text_chunks or {}))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

@@ -13,14 +13,13 @@ Loading needs no pickle at all.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from engine.errors import CheckpointError
+from engine.fileutil import atomic_write
 from engine.loaders.base import LoadedModel, RawCheckpoint, config_from_dict, config_to_dict, strict_load
 from engine.models import family_module
 from engine.version import APP_VERSION
@@ -99,18 +98,8 @@ def save(model: LoadedModel, path: str | Path, training_recipe: dict[str, Any] |
         "app_version": APP_VERSION,
         "source": source or model.metadata.get("source") or f"{model.source_format}:{Path(model.path).name}",
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=str(path.parent))
-    os.close(fd)
-    try:
-        save_file(_dedupe_shared(tensors), tmp, metadata={METADATA_KEY: json.dumps(header)})
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as tmp:
+        save_file(_dedupe_shared(tensors), str(tmp), metadata={METADATA_KEY: json.dumps(header)})
     return path
 
 
