@@ -2,6 +2,7 @@
 
     gan-studio info CHECKPOINT [--option KEY=VALUE ...] [--json]
     gan-studio convert CHECKPOINT OUT.safetensors [--option KEY=VALUE ...]
+    gan-studio export DOC.ora OUT.png [--layer NAME]
 
 Each subcommand is a module in :mod:`engine.commands` (listed in :data:`COMMAND_MODULES`) and
 goes through the same engine code as the GUI. Errors print one clear line to stderr and exit
@@ -29,6 +30,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.commands.synth",
     "engine.commands.sample",
     "engine.commands.upscale",
+    "engine.commands.inpaint",
+    "engine.commands.export",
 )
 
 #: subcommand names (known without importing torch: main.py uses it to pick CLI vs GUI)

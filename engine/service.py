@@ -16,6 +16,7 @@ import torch
 from engine.cache import DEFAULT_MAX_BYTES, ModelCache
 from engine.device import DeviceChoice, select_device
 from engine.errors import InputError
+from engine.inpaint_types import InpaintRequest, InpaintResult
 from engine.latent_types import (
     DirectionsRequest,
     DirectionsResult,
@@ -62,6 +63,7 @@ class Engine:
             LatentSampleRequest: self._latent_sample,
             DirectionsRequest: self._latent_directions,
             InterpolationRequest: self._latent_interpolate,
+            InpaintRequest: self._inpaint,
         }
         self.worker = Worker(self._handle, self.choice.device, self.choice.description)
 
@@ -173,6 +175,11 @@ class Engine:
         from engine.pipelines import latent
 
         return latent.interpolate(self.models.get(request.model), request, ctx)
+
+    def _inpaint(self, request: InpaintRequest, ctx: JobContext) -> InpaintResult:
+        from engine.pipelines import inpaint
+
+        return inpaint.inpaint(self.models.get(request.model), request, ctx)
 
     def _test_pattern(self, request: TestPatternRequest, ctx: JobContext) -> ImageResult:
         """A colour gradient with seeded noise, computed on the engine's device."""

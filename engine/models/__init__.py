@@ -26,6 +26,7 @@ FAMILIES: dict[str, str] = {
     "pix2pixhd": "engine.models.pix2pixhd",
     "pix2pix_unet": "engine.models.pix2pix",
     "cyclegan_resnet": "engine.models.cyclegan",
+    "context_encoder": "engine.models.context_encoder",
     "biggan": "engine.models.biggan",
 }
 
