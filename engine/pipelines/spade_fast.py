@@ -135,17 +135,23 @@ class SpadeModulationCache:
 
     # -- modulation ------------------------------------------------------------------------------
 
-    def _update_region(self, norm: _Norm, codes_s: torch.Tensor, box: tuple[int, int, int, int]) -> None:
-        """Recompute A/B of ``norm`` in rows r0:r1, cols c0:c1 (exact: halo + border zero padding)."""
-        module, (h, w) = norm.module, codes_s.shape
+    def _window_segmap(self, codes_s: torch.Tensor, box: tuple[int, int, int, int], p: int) -> torch.Tensor:
+        """The one-hot label window of ``box`` with a ``2p`` halo (zero outside the image, like the
+        convs' zero padding). Shared by every norm of one scale with that kernel size."""
+        h, w = codes_s.shape
         r0, r1, c0, c1 = box
-        p = module.kernel_size // 2
-        # label window with a 2p halo; outside the image it is zero, like the convs' zero padding
         wr0, wr1, wc0, wc1 = max(0, r0 - 2 * p), min(h, r1 + 2 * p), max(0, c0 - 2 * p), min(w, c1 + 2 * p)
         seg = onehot_from_codes(codes_s[wr0:wr1, wc0:wc1], self.config.onehot_nc, not self.config.no_instance)
         pads = (wc0 - (c0 - 2 * p), (c1 + 2 * p) - wc1, wr0 - (r0 - 2 * p), (r1 + 2 * p) - wr1)
-        if any(pads):
-            seg = F.pad(seg, pads)
+        return F.pad(seg, pads) if any(pads) else seg
+
+    def _update_region(self, norm: _Norm, codes_s: torch.Tensor, box: tuple[int, int, int, int],
+                       seg: torch.Tensor) -> None:
+        """Recompute A/B of ``norm`` in rows r0:r1, cols c0:c1 (exact: halo + border zero padding)
+        from ``seg``, the window of :meth:`_window_segmap`."""
+        module, (h, w) = norm.module, codes_s.shape
+        r0, r1, c0, c1 = box
+        p = module.kernel_size // 2
         shared = module.mlp_shared[0]
         actv = F.relu(F.conv2d(seg, shared.weight, shared.bias))  # rows r0-p .. r1+p
         # hidden activations outside the image are zero padding for the gamma/beta convs
@@ -209,8 +215,12 @@ class SpadeModulationCache:
                        max(0, int(cols[0]) - reach), min(w, int(cols[-1]) + 1 + reach))
             stats.dirty_boxes.append(box)
             codes_s = codes.index_select(0, ih).index_select(1, iw)
+            windows: dict[int, torch.Tensor] = {}
             for norm in norms:
-                self._update_region(norm, codes_s, box)
+                p = norm.module.kernel_size // 2
+                if p not in windows:
+                    windows[p] = self._window_segmap(codes_s, box, p)
+                self._update_region(norm, codes_s, box, windows[p])
             done += (box[1] - box[0]) * (box[3] - box[2]) * len(norms)
         stats.recomputed_fraction = done / max(1, total)
         self._codes = codes.clone()
