@@ -59,3 +59,7 @@ class Cancelled(concurrent.futures.CancelledError):
     Subclasses :class:`concurrent.futures.CancelledError` so code that waits on a Future
     handles both queued cancellations and cooperative cancellation of a running job alike.
     """
+
+
+class DocumentError(EngineError):
+    """A document file (.ora) cannot be opened or saved: damaged, truncated, too large, or unwritable."""

@@ -32,16 +32,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.document import Layer
 from engine.errors import EngineError
 from engine.types import EngineState, ImageResult, LoadModelRequest, ModelRef, ModelSummary, TestPatternRequest
 from engine.version import APP_NAME, APP_VERSION
+from gui.autosave import Autosaver, offer_recovery
 from gui.canvas.view import CanvasView
 from gui.document import DocumentModel
 from gui.engine_bridge import EngineBridge
+from gui.history_panel import HistoryPanel
+from gui.layers_panel import LayersPanel
 from engine.errors import MissingOptionError
 from gui.latent.workspace import LatentWorkspaceController
 from gui.paint.workspace import PaintWorkspaceController
-from gui.panels.inpaint import InpaintPanel
+from gui.inpaint.workspace import InpaintWorkspaceController
 from gui.panels.models import NO_MODEL_TEXT, ModelsPanel, short_name
 from gui.panels.train import TrainPanel
 from gui.settings import MODEL_EXTENSIONS, AppSettings, is_model_path
@@ -53,13 +57,23 @@ log = logging.getLogger(__name__)
 #: parent)`` and has ``TITLE``, ``view`` (a central view widget, shown as a tab, or None), ``panels``
 #: (its dock widgets, each with ``TITLE`` and an object name), ``accepts(summary)`` and
 #: ``use_model(summary, options)``: a loaded model goes to the first workspace that accepts it.
-WORKSPACE_CONTROLLERS = (PaintWorkspaceController, LatentWorkspaceController, UpscaleWorkspaceController)
+WORKSPACE_CONTROLLERS = (PaintWorkspaceController, LatentWorkspaceController, InpaintWorkspaceController,
+                         UpscaleWorkspaceController)
 #: placeholder panels of workspaces that are not built yet
-WORKSPACE_PANELS = (InpaintPanel, TrainPanel)
+WORKSPACE_PANELS = (TrainPanel,)
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
+OPEN_FILTER = ("Documents and images (*.ora *.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;"
+               "GAN Studio / OpenRaster documents (*.ora);;" + IMAGE_FILTER)
+DOCUMENT_FILTER = "GAN Studio document (OpenRaster) (*.ora)"
+DEFAULT_NEW_SIZE = (512, 512)  # width, height of File > New without an open document
 MODEL_FILTER = ("Model checkpoints (" + " ".join(f"*{ext}" for ext in MODEL_EXTENSIONS) + ");;All files (*)")
 STATE_POLL_MS = 250
 SELF_TEST_SIZE = (512, 384)  # width, height
+
+
+def is_document_path(path: str) -> bool:
+    """True for GAN Studio / OpenRaster documents (.ora)."""
+    return str(path).lower().endswith(".ora")
 
 
 def format_duration(seconds: float | None) -> str:
@@ -117,17 +131,21 @@ class MainWindow(QMainWindow):
         shutdown: called once when the window closes; default ``engine.shutdown()``. Pass a
             no-op when the owner shuts the engine down itself.
         confirm_close: ask before closing with unsaved changes (tests turn it off).
+        recovery_folder: where autosaves go (default: the ``autosave/folder`` setting, else the
+            app data folder's ``recovery``); autosaves left by a crash there are offered at start.
     """
 
     def __init__(self, engine: Any, settings: QSettings | None = None, model_paths: Iterable[str] = (),
                  image_paths: Iterable[str] = (), image_path: str | None = None,
-                 shutdown: Callable[[], None] | None = None, confirm_close: bool = True, parent: QWidget | None = None):
+                 shutdown: Callable[[], None] | None = None, confirm_close: bool = True,
+                 recovery_folder: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.engine = engine
         self.settings = AppSettings(settings)
         self.bridge = EngineBridge(engine, self)
         self.document = DocumentModel(self)
+        self.document.set_undo_limits(self.settings.undo_steps(), self.settings.undo_megabytes())
         self.confirm_close = confirm_close
         self._shutdown = shutdown if shutdown is not None else engine.shutdown
         self._shut_down = False
@@ -154,6 +172,13 @@ class MainWindow(QMainWindow):
         self._state_timer.timeout.connect(self.poll_engine_state)
         self._state_timer.start()
         self.poll_engine_state()
+
+        self.recovery_folder = recovery_folder or self.settings.recovery_folder()
+        self.autosaver = Autosaver(self.document, self.recovery_folder, self.settings.autosave_minutes(), self)
+        self.autosaver.failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
+        self._recovery_checked = False
+        QTimer.singleShot(0, self.check_recovery)  # once the window is up: what a crash left (never our own files)
+        self.autosaver.start()
 
         for path in model_paths:
             self.load_model(str(path))
@@ -214,6 +239,12 @@ class MainWindow(QMainWindow):
                 self.tabifyDockWidget(first, dock)
         if first is not None:
             first.raise_()
+        # Layers and History share the left column with Models, as tabs (the Models panel needs its height)
+        self.layers_panel = LayersPanel(self.document)
+        self.tabifyDockWidget(models_dock, self._add_dock(self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea))
+        self.history_panel = HistoryPanel(self.document)
+        self.tabifyDockWidget(models_dock, self._add_dock(self.history_panel, Qt.DockWidgetArea.LeftDockWidgetArea))
+        models_dock.raise_()
         self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
         self.resizeDocks([models_dock, first], [280, 400], Qt.Orientation.Horizontal)
         self._tune_tab_bars()
@@ -224,6 +255,20 @@ class MainWindow(QMainWindow):
         for bar in self.findChildren(QTabBar):
             bar.setElideMode(Qt.TextElideMode.ElideNone)
             bar.setUsesScrollButtons(True)
+        self._hide_stale_tab_bars()
+
+    def _hide_stale_tab_bars(self) -> None:
+        """Qt can leave the tab bar of a half-built second dock tab group showing (e.g. 'Models |
+        Layers' over a panel) next to the real one; hide bars whose tabs another bar already shows."""
+        bars = [bar for bar in self.findChildren(QTabBar) if bar.parent() is self and not bar.isHidden()]
+        tabs = {bar: {bar.tabText(i) for i in range(bar.count())} for bar in bars}
+        for bar in bars:
+            if any(other is not bar and tabs[bar] < tabs[other] for other in bars):
+                bar.hide()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        QTimer.singleShot(0, self._hide_stale_tab_bars)
 
     def _add_dock(self, panel: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         title = getattr(panel, "TITLE", panel.objectName())
@@ -248,12 +293,19 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _checked=False: slot())
             return act
 
-        self.open_image_action = action("&Open image…", self.choose_image_to_open, QKeySequence.StandardKey.Open,
-                                        "Open an image file onto the canvas")
-        self.save_image_action = action("&Save image", self.save, QKeySequence.StandardKey.Save,
-                                        "Save the image as PNG")
-        self.save_image_as_action = action("Save image &as…", self.save_as, QKeySequence.StandardKey.SaveAs,
-                                           "Save the image as a new PNG file")
+        self.new_action = action("&New", self.new_document, QKeySequence.StandardKey.New,
+                                 "Start an empty document (Undo brings the current one back)")
+        self.open_action = action("&Open…", self.choose_file_to_open, QKeySequence.StandardKey.Open,
+                                  "Open a document (.ora) or an image")
+        self.open_image_action = self.open_action
+        self.save_action = action("&Save", self.save, QKeySequence.StandardKey.Save,
+                                  "Save the document (layers, label maps, recipes) as .ora")
+        self.save_as_action = action("Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs,
+                                     "Save the document as a new .ora file")
+        self.export_image_action = action("&Export image…", self.choose_export_image, "Ctrl+E",
+                                          "Save the flattened image as PNG, with the recipes of generated layers")
+        self.export_labels_action = action("Export &label map…", self.choose_export_label_map, None,
+                                           "Save a label layer as an index PNG")
         self.open_model_action = action("Open &model…", self.choose_model_to_open, "Ctrl+Shift+O",
                                         "Load a checkpoint (.safetensors, .pth, .pt, .bin, .pkl)")
         self.open_model_folder_action = action("Open model &folder…", self.choose_model_folder_to_open, None,
@@ -280,12 +332,15 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_image_action)
+        file_menu.addAction(self.new_action)
+        file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.setObjectName("recentMenu")
         self.recent_menu.aboutToShow.connect(self.rebuild_recent_menu)
-        file_menu.addAction(self.save_image_action)
-        file_menu.addAction(self.save_image_as_action)
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addAction(self.export_image_action)
+        file_menu.addAction(self.export_labels_action)
         file_menu.addSeparator()
         file_menu.addAction(self.open_model_action)
         file_menu.addAction(self.open_model_folder_action)
@@ -372,7 +427,10 @@ class MainWindow(QMainWindow):
             self.open_image(path)
 
     def open_image(self, path: str) -> bool:
-        """Read ``path`` onto the canvas as an undoable step. False (and a message) when it cannot be read."""
+        """Read ``path`` onto the canvas as an undoable step. False (and a message) when it cannot be read.
+        A .ora file opens as a document (:meth:`open_document`)."""
+        if is_document_path(path):
+            return self.open_document(path)
         from engine import imageio  # numpy + PIL only; imported late so a missing codec never blocks startup
 
         try:
@@ -404,27 +462,39 @@ class MainWindow(QMainWindow):
         raise EngineError(f"{short_name(path)} holds {image.dtype} pixels, which GAN Studio cannot show.")
 
     def save(self) -> bool:
-        """Save to the document's PNG path, or ask for one."""
+        """Save to the document's .ora file (or, for a plain one-layer image opened from PNG, that PNG);
+        otherwise ask for a .ora file."""
         path = self.document.path
-        if path and path.lower().endswith(".png"):
+        if path and is_document_path(path):
+            return self.save_document(path)
+        if path and path.lower().endswith(".png") and self._is_plain_image():
             return self.save_image(path)
         return self.save_as()
 
     def save_as(self) -> bool:
-        if not self.document.has_image:
-            self._show_error("Nothing to save", "There is no image on the canvas yet.")
+        """Ask for a .ora file and save the document there."""
+        if self.document.document is None:
+            self._show_error("Nothing to save", "There is no document yet.")
             return False
         current = self.document.path
         base = os.path.splitext(os.path.basename(current))[0] if current else "untitled"
         folder = os.path.dirname(current) if current else self.settings.last_folder("save")
-        path, _ = QFileDialog.getSaveFileName(self, "Save image", os.path.join(folder, base + ".png"),
-                                              "PNG image (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save document", os.path.join(folder, base + ".ora"),
+                                              DOCUMENT_FILTER)
         if not path:
             return False
-        if not path.lower().endswith(".png"):
-            path += ".png"
+        if not path.lower().endswith(".ora"):
+            path += ".ora"
         self.settings.set_last_folder("save", path)
-        return self.save_image(path)
+        return self.save_document(path)
+
+    def _is_plain_image(self) -> bool:
+        """True when a PNG holds all of the document: one plain image layer, nothing else."""
+        doc = self.document.document
+        if doc is None or len(doc.layers) != 1 or doc.state or doc.arrays:
+            return False
+        layer = doc.layers[0]
+        return layer.kind == "image" and layer.visible and layer.opacity == 1.0 and not layer.recipe
 
     def save_image(self, path: str) -> bool:
         """Write the composited image to ``path`` as PNG. False (and a message) when it fails."""
@@ -446,6 +516,199 @@ class MainWindow(QMainWindow):
         self.document.mark_saved(os.path.abspath(path))
         self.settings.add_recent_file(path)
         self.statusBar().showMessage(f"Saved {short_name(path)}", 5000)
+        return True
+
+    # ------------------------------------------------------------------ documents
+
+    def choose_file_to_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self.settings.last_folder("image"), OPEN_FILTER)
+        if path:
+            self.settings.set_last_folder("image", path)
+            self.open_image(path)
+
+    def new_document(self, width: int | None = None, height: int | None = None) -> None:
+        """An empty untitled document (the open one's size, else 512×512); Undo brings the old one back."""
+        doc = self.document.document
+        default = (doc.width, doc.height) if doc is not None else DEFAULT_NEW_SIZE
+        self.document.new_document(width or default[0], height or default[1])
+        self.show_panel("Layers")
+        self.statusBar().showMessage("New document. Paint, add layers, or drop images onto the window.", 5000)
+
+    def open_document(self, path: str) -> bool:
+        """Open a .ora document (an undoable step; the opened file is the saved state). False (and a
+        message) when it cannot be opened; what could not be restored is shown as a note."""
+        try:
+            warnings = self.document.open_ora(path)
+        except EngineError as exc:
+            self._show_error("Could not open document", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - a bad file must leave the work as it was
+            log.exception("opening %s failed", path)
+            self._show_error("Could not open document", f"{short_name(path)} could not be opened ({exc}).")
+            return False
+        self.settings.add_recent_file(path)
+        self.show_panel("Layers")
+        doc = self.document.document
+        self.statusBar().showMessage(f"Opened {short_name(path)} ({doc.width}×{doc.height}, "
+                                     f"{len(doc.layers)} layers)", 5000)
+        if warnings:
+            self._show_error("Some parts could not be opened",
+                             f"{short_name(path)} was opened, but:\n\n• " + "\n• ".join(warnings))
+        return True
+
+    def save_document(self, path: str) -> bool:
+        """Write the document to ``path`` as .ora (atomically). False (and a message) when it fails."""
+        if self.document.document is None:
+            self._show_error("Nothing to save", "There is no document yet.")
+            return False
+        self._capture_workspace_state()
+        try:
+            self.document.save_ora(path)
+        except EngineError as exc:
+            log.warning("saving %s failed: %s", path, exc)
+            self._show_error("Could not save document", f"{exc}\n\nYour document is still open; try another folder "
+                             "or file name.")
+            return False
+        self.settings.add_recent_file(path)
+        self.statusBar().showMessage(f"Saved {short_name(path)}", 5000)
+        return True
+
+    def _capture_workspace_state(self) -> None:
+        """Store what belongs to the work in the document before saving: the Paint model, seed and
+        style, and the label sets of label layers (so reopening shows the same classes)."""
+        doc = self.document.document
+        try:
+            session = self.workspace("Paint").session
+        except StopIteration:
+            return
+        palette = session.palette
+        for layer in doc.layers:
+            if layer.kind == "labels" and layer.label_set == palette.name and layer.label_set not in doc.label_sets:
+                doc.label_sets[layer.label_set] = palette.label_set.to_dict()
+        if session.model is not None:
+            doc.state["paint"] = {"model": session.model.path, "model_options": dict(session.model_options),
+                                  "seed": int(session.seed), "style_path": session.style_path}
+
+    def choose_export_image(self) -> None:
+        if not self.document.has_image:
+            self._show_error("Nothing to export", "The document has no image layer yet.")
+            return
+        current = self.document.path
+        base = os.path.splitext(os.path.basename(current))[0] if current else "untitled"
+        folder = os.path.dirname(current) if current else self.settings.last_folder("save")
+        path, _ = QFileDialog.getSaveFileName(self, "Export image", os.path.join(folder, base + ".png"),
+                                              "PNG image (*.png)")
+        if path:
+            if not path.lower().endswith(".png"):
+                path += ".png"
+            self.export_image(path)
+
+    def export_image(self, path: str) -> bool:
+        """The flattened document as PNG with the recipes of its generated layers (the document's own
+        file and saved state do not change). False (and a message) when it fails."""
+        from engine.ora import export_png
+
+        if self.document.document is None:
+            self._show_error("Nothing to export", "There is no document yet.")
+            return False
+        try:
+            export_png(self.document.document, path)
+        except (OSError, EngineError) as exc:
+            self._show_error("Could not export image", f"{path} could not be written: {exc}")
+            return False
+        self.statusBar().showMessage(f"Exported {short_name(path)}", 5000)
+        return True
+
+    def _label_layer_to_export(self) -> Layer | None:
+        current = self.layers_panel.current_layer()
+        if current is not None and current.kind == "labels":
+            return current
+        doc = self.document.document
+        return doc.top("labels") if doc is not None else None
+
+    def choose_export_label_map(self) -> None:
+        layer = self._label_layer_to_export()
+        if layer is None:
+            self._show_error("Nothing to export", "The document has no label map layer.")
+            return
+        folder = self.settings.last_folder("save")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export label map '{layer.name}'",
+                                              os.path.join(folder, "labels.png"), "Index PNG (*.png)")
+        if path:
+            if not path.lower().endswith(".png"):
+                path += ".png"
+            self.export_label_map(path, layer.id)
+
+    def export_label_map(self, path: str, layer_id: str | None = None) -> bool:
+        """A label layer (default: the selected or topmost one) as an index PNG."""
+        from engine.ora import export_label_map
+
+        layer = self._label_layer_to_export() if layer_id is None else self.document.layer(layer_id)
+        if layer is None:
+            self._show_error("Nothing to export", "The document has no label map layer.")
+            return False
+        try:
+            export_label_map(self.document.document, path, layer.id)
+        except (OSError, EngineError) as exc:
+            self._show_error("Could not export label map", f"{path} could not be written: {exc}")
+            return False
+        self.statusBar().showMessage(f"Exported label map '{layer.name}' to {short_name(path)}", 5000)
+        return True
+
+    def add_image_layer_from_file(self, path: str) -> bool:
+        """Add an image file as a new layer on top (undoable); it is scaled down to fit the document
+        if larger, and centred. Without a document it opens as one."""
+        from engine import imageio
+        from engine.document import rgb_to_rgba
+
+        doc = self.document.document
+        if doc is None:
+            return self.open_image(path)
+        try:
+            image = rgb_to_rgba(self._displayable(imageio.read_image(path), path))
+        except EngineError as exc:
+            self._show_error("Could not add image", str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001
+            log.exception("reading %s failed", path)
+            self._show_error("Could not add image", f"{short_name(path)} could not be read ({exc}).")
+            return False
+        pixels = fit_into(image, doc.width, doc.height)
+        self.document.add_layer(Layer(name=short_name(path), kind="image", pixels=pixels),
+                                text=f"Add image {short_name(path)}")
+        self.layers_panel.select_layer(self.document.document.layers[-1].id)
+        self.statusBar().showMessage(f"Added {short_name(path)} as a new layer", 5000)
+        return True
+
+    # ------------------------------------------------------------------ crash recovery
+
+    def check_recovery(self) -> bool:
+        """Offer the newest autosave a crashed session left (once per window). True when one was recovered."""
+        if self._recovery_checked:
+            return False
+        self._recovery_checked = True
+        from engine.ora import read_ora
+        from gui.commands import ReplaceDocumentCommand
+
+        try:
+            candidate = offer_recovery(self, self.recovery_folder)
+        except OSError as exc:
+            log.warning("could not look for autosaves in %s: %s", self.recovery_folder, exc)
+            return False
+        if candidate is None:
+            return False
+        try:
+            document, warnings = read_ora(candidate.ora)
+        except EngineError as exc:
+            self._show_error("Could not recover", f"{exc}\n\nThe autosave stays in {self.recovery_folder}.")
+            return False
+        self.document.undo_stack.push(ReplaceDocumentCommand(self.document, document, candidate.document_path,
+                                                             f"Recover {candidate.name}"))
+        candidate.discard()  # this window's autosaver keeps it safe from now on
+        self.show_panel("Layers")
+        self.statusBar().showMessage(f"Recovered {candidate.describe()}. Save it to keep it.", 10000)
+        if warnings:
+            self._show_error("Some parts could not be recovered", "\n".join(warnings))
         return True
 
     # ------------------------------------------------------------------ models
@@ -525,7 +788,7 @@ class MainWindow(QMainWindow):
         menu.clear()
         files = self.settings.recent_files()
         for path in files:
-            kind = "model" if is_model_path(path) else "image"
+            kind = "model" if is_model_path(path) else "document" if is_document_path(path) else "image"
             act = menu.addAction(f"{short_name(path)}  ({kind})")
             act.setToolTip(path)
             act.setStatusTip(path)
@@ -630,9 +893,11 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document.display_name}[*] — {APP_NAME}")
         self.setWindowModified(self.document.is_modified)
-        has_image = self.document.has_image
-        self.save_image_action.setEnabled(has_image)
-        self.save_image_as_action.setEnabled(has_image)
+        has_document = self.document.document is not None
+        self.save_action.setEnabled(has_document)
+        self.save_as_action.setEnabled(has_document)
+        self.export_image_action.setEnabled(self.document.has_image)
+        self.export_labels_action.setEnabled(has_document and self.document.document.top("labels") is not None)
 
     # ------------------------------------------------------------------ drag and drop
 
@@ -641,10 +906,19 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        """Checkpoints load as models, .ora files open, images become new layers (undoable)."""
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self.open_recent(url.toLocalFile())
+                self.open_dropped(url.toLocalFile())
         event.acceptProposedAction()
+
+    def open_dropped(self, path: str) -> None:
+        if is_model_path(path):
+            self.load_model(path)
+        elif is_document_path(path):
+            self.open_document(path)
+        else:
+            self.add_image_layer_from_file(path)
 
     # ------------------------------------------------------------------ settings and closing
 
@@ -661,7 +935,7 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self.confirm_close and self.document.is_modified and self.document.has_image:
+        if self.confirm_close and self.document.is_modified and self.document.document is not None:
             answer = QMessageBox.question(
                 self, "Unsaved changes",
                 f"{self.document.display_name} has changes that are not saved. Save them before closing?",
@@ -673,6 +947,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.save_settings()
+        self.autosaver.finish()  # a clean exit: nothing to recover next time
         self.shutdown_engine()
         event.accept()
 
@@ -694,3 +969,20 @@ class MainWindow(QMainWindow):
         """Tell the user what went wrong (a modal warning); the work on the canvas is untouched."""
         log.info("%s: %s", title, message)
         QMessageBox.warning(self, title, message)
+
+
+def fit_into(image, width: int, height: int):
+    """HxWx4 ``image`` centred on a transparent ``width``×``height`` canvas, scaled down (keeping its
+    aspect) when it is larger."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    scale = min(1.0, width / w, height / h)
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        image = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+        h, w = image.shape[:2]
+    canvas = np.zeros((height, width, 4), np.uint8)
+    y, x = (height - h) // 2, (width - w) // 2
+    canvas[y:y + h, x:x + w] = image
+    return canvas

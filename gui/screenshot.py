@@ -120,7 +120,8 @@ def main(argv: Sequence[str] | None = None, engine_factory: Callable[[], Any] | 
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(engine, settings=settings, confirm_close=False)
+        window = MainWindow(engine, settings=settings, confirm_close=False,
+                            recovery_folder=os.path.join(tmp, "recovery"))
         window.resize(*WINDOW_SIZE)
         window.show()
         _wait(app, lambda: window.isVisible())

@@ -1,4 +1,5 @@
-"""Persistent app settings (QSettings): window geometry and dock layout, recent files, last folders.
+"""Persistent app settings (QSettings): window geometry and dock layout, recent files, last folders,
+autosave (interval, recovery folder) and the undo history's bounds.
 
 The app name and organisation set in gui/app.py decide where QSettings stores them; tests pass
 their own ``QSettings(path, QSettings.IniFormat)``.
@@ -11,6 +12,9 @@ import os
 from PySide6.QtCore import QByteArray, QSettings
 
 MAX_RECENT_FILES = 10
+DEFAULT_AUTOSAVE_MINUTES = 5.0
+DEFAULT_UNDO_STEPS = 200
+DEFAULT_UNDO_MEGABYTES = 1024.0
 MODEL_EXTENSIONS = (".safetensors", ".pth", ".pt", ".bin", ".pkl", ".ckpt")
 
 
@@ -74,7 +78,37 @@ class AppSettings:
         folder = path if os.path.isdir(path) else os.path.dirname(path)
         self.qsettings.setValue(f"folders/{kind}", folder)
 
+    # ------------------------------------------------------------------ autosave and undo
+
+    def autosave_minutes(self) -> float:
+        """Minutes between autosaves; 0 turns autosave off."""
+        return max(0.0, self._float("autosave/minutes", DEFAULT_AUTOSAVE_MINUTES))
+
+    def recovery_folder(self) -> str:
+        """Where autosaves go: the ``autosave/folder`` setting, else AppDataLocation/recovery."""
+        value = self.qsettings.value("autosave/folder", "")
+        if value:
+            return str(value)
+        from PySide6.QtCore import QStandardPaths
+
+        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+        return os.path.join(base or os.path.expanduser("~/.gan-studio"), "recovery")
+
+    def undo_steps(self) -> int:
+        """Most undo steps kept (0 = no limit)."""
+        return max(0, int(self._float("undo/steps", DEFAULT_UNDO_STEPS)))
+
+    def undo_megabytes(self) -> float:
+        """Most pixel memory the undo history keeps (MB; 0 = no limit)."""
+        return max(0.0, self._float("undo/megabytes", DEFAULT_UNDO_MEGABYTES))
+
     # ------------------------------------------------------------------ helpers
+
+    def _float(self, key: str, default: float) -> float:
+        try:
+            return float(self.qsettings.value(key, default))
+        except (TypeError, ValueError):
+            return default
 
     def _bytes(self, key: str) -> QByteArray | None:
         value = self.qsettings.value(key)

@@ -42,6 +42,12 @@ class PatchCommand(QUndoCommand):
     def nbytes(self) -> int:
         return self.before.nbytes + self.after.nbytes
 
+    def release(self) -> None:
+        """Drop the stored pixels (the undo memory bound dropped this step); undo/redo become no-ops."""
+        empty = self.before[:0, :0].copy()
+        self.rect, self.before, self.after = (0, 0, 0, 0), empty, empty.copy()
+        self.stroke_id = None
+
     def id(self) -> int:  # noqa: A003 - Qt API
         return PATCH_COMMAND_ID if self.stroke_id is not None else -1
 
@@ -86,14 +92,23 @@ class AddLayerCommand(QUndoCommand):
         self._docs = document_model
         self._layer = layer
         self._new_document = new_document if document_model.document is None else None
+        self._released = False
+
+    def release(self) -> None:
+        """The undo memory bound dropped this step: undo/redo become no-ops (the layer stays)."""
+        self._released = True
 
     def redo(self) -> None:
+        if self._released:
+            return
         if self._new_document is not None:
             self._docs._swap(self._new_document, self._docs.path)
         self._docs.document.insert(self._layer)
         self._docs.changed.emit()
 
     def undo(self) -> None:
+        if self._released:
+            return
         self._docs.document.remove(self._layer.id)
         if self._new_document is not None:
             self._docs._swap(None, self._docs.path)

@@ -139,8 +139,12 @@ class PaintPanel(QWidget):
         self.recipe_button = QPushButton("Open recipe…")
         self.recipe_button.setToolTip("Restore model, seed and style from a PNG exported by GAN Studio")
         self.recipe_button.clicked.connect(self.open_recipe)
-        for i, b in enumerate((self.import_button, self.export_labels_button, self.export_button, self.recipe_button)):
-            buttons.addWidget(b, i // 2, i % 2)
+        self.send_button = QPushButton("Send to new layer")
+        self.send_button.setToolTip("Put the rendered image into the document as a new image layer, with its recipe")
+        self.send_button.clicked.connect(self.send_to_layer)
+        for i, b in enumerate((self.import_button, self.export_labels_button, self.export_button, self.recipe_button,
+                               self.send_button)):
+            buttons.addWidget(b, i // 3, i % 3)
         layout.addLayout(buttons)
 
         self.message = QLabel()
@@ -180,7 +184,7 @@ class PaintPanel(QWidget):
         self._filter(self.search.text())
         self._sync_current()
         has_model = session.model is not None
-        for button in (self.import_button, self.export_labels_button, self.export_button):
+        for button in (self.import_button, self.export_labels_button, self.export_button, self.send_button):
             button.setEnabled(has_model)
         self.instance_spin.setEnabled("instance_map" in (session.model.capabilities if session.model else ()))
         if not has_model:
@@ -302,6 +306,17 @@ class PaintPanel(QWidget):
             write_recipe_png(path, record.image, record.recipe)
         except OSError as exc:
             QMessageBox.warning(self, "Export image", f"Could not write {path}: {exc.strerror or exc}")
+
+    def send_to_layer(self) -> bool:
+        """The last render as a new image layer (undoable); the message line says what happened."""
+        from engine.errors import EngineError
+
+        try:
+            self.message.setText(self.session.send_to_layer())
+            return True
+        except EngineError as exc:
+            self.message.setText(str(exc))
+            return False
 
     def open_recipe(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open recipe", "", "PNG images (*.png)")

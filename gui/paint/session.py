@@ -218,6 +218,9 @@ class PaintSession(QObject):
             return
         layer = self.ensure_label_layer()
         tool = self.brush.tool
+        if layer.locked and tool != "picker":
+            self.status.emit(f"The layer '{layer.name}' is locked (Layers panel); unlock it to paint.")
+            return
         if tool == "picker":
             value = tools.pick(layer.pixels, int(x), int(y))
             if value is not None:
@@ -306,6 +309,25 @@ class PaintSession(QObject):
         if self.brush.tool == "instance":
             return int(self.brush.instance_id)
         return int(self.brush.class_index)
+
+    # ------------------------------------------------------------------ into the document
+
+    def send_to_layer(self) -> str:
+        """Put the last render into the document as a new image layer on top, with its recipe
+        (one undo step); returns a message. Raises EngineError when there is nothing to send."""
+        from engine.document import rgb_to_rgba
+        from engine.errors import EngineError
+
+        if self.last is None:
+            raise EngineError("Nothing rendered yet: paint something first.")
+        doc = self.docs.document
+        image = rgb_to_rgba(self.last.image)
+        if doc is None or (doc.height, doc.width) != image.shape[:2]:
+            raise EngineError("The render does not match the document size; render again, then send it.")
+        name = f"Render seed {self.last.seed}"
+        layer = Layer(name=name, kind="image", pixels=image, recipe=dict(self.last.recipe))
+        self.docs.undo_stack.push(AddLayerCommand(self.docs, layer, text=f"Send '{name}' to a new layer"))
+        return f"Added '{name}' as a new layer (with its recipe)."
 
     # ------------------------------------------------------------------ style
 

@@ -115,6 +115,44 @@ def fill_rect(target: np.ndarray, x0: float, y0: float, x1: float, y1: float, va
     return rect
 
 
+def fill_polygon(target: np.ndarray, points, value) -> Rect | None:
+    """Fill the closed polygon through ``points`` ((x, y) image coordinates; lasso selections).
+
+    A pixel is inside when its centre is (even-odd rule, so a self-crossing lasso leaves the
+    twice-enclosed parts out, as in most image editors). Fewer than three points fill nothing.
+    Returns the rectangle of the pixels that changed, or None.
+    """
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if len(pts) < 3:
+        return None
+    h, w = target.shape[:2]
+    bounds = _clip((int(np.floor(pts[:, 0].min())), int(np.floor(pts[:, 1].min())),
+                    int(np.ceil(pts[:, 0].max())) + 1, int(np.ceil(pts[:, 1].max())) + 1), target.shape)
+    if bounds is None:
+        return None
+    bx0, by0, bx1, by1 = bounds
+    xa, ya = pts[:, 0], pts[:, 1]
+    xb, yb = np.roll(xa, -1), np.roll(ya, -1)
+    covered = np.zeros((by1 - by0, bx1 - bx0), bool)
+    columns = np.arange(bx0, bx1) + 0.5
+    for row in range(by0, by1):
+        yc = row + 0.5
+        crossing = (ya <= yc) != (yb <= yc)  # half-open: a vertex on the scanline counts once
+        if not crossing.any():
+            continue
+        t = (yc - ya[crossing]) / (yb[crossing] - ya[crossing])
+        xs = np.sort(xa[crossing] + t * (xb[crossing] - xa[crossing]))
+        inside = (np.searchsorted(xs, columns, side="right") % 2) == 1
+        covered[row - by0] = inside
+    region = target[by0:by1, bx0:bx1]
+    changed = covered & (region != value)
+    if not changed.any():
+        return None
+    region[changed] = value
+    ys, xs_ = np.nonzero(changed)
+    return (bx0 + int(xs_.min()), by0 + int(ys.min()), bx0 + int(xs_.max()) + 1, by0 + int(ys.max()) + 1)
+
+
 def flood_fill(target: np.ndarray, x: int, y: int, value) -> Rect | None:
     """Fill the 4-connected region of the class under (x, y) with ``value``."""
     h, w = target.shape[:2]

@@ -280,7 +280,12 @@ class UpscaleSession(QObject):
         if current is None or current.shape != record.original.shape or not np.array_equal(current, record.original):
             self._say("The image changed since it was upscaled; run Upscale again to apply the new one.")
             return False
-        self.docs.replace_image(record.image, text=f"Upscale ×{record.scale:g}", name="Upscaled")
+        top = self.docs.document.top("image") if self.docs.document is not None else None
+        recipe = {"tool": "upscale", "model": record.model, "scale": record.scale, "blend": record.blend,
+                  "blend_alpha": record.blend_alpha, "tile": self.tile,
+                  "source": dict(top.recipe) if top is not None and top.recipe else None}
+        self.docs.replace_image(record.image, text=f"Upscale ×{record.scale:g}",
+                                name=top.name if top is not None else "Upscaled", recipe=recipe)
         self.last = None
         self.result_changed.emit(None)
         height, width = record.image.shape[:2]

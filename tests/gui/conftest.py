@@ -17,8 +17,11 @@ from engine.worker import Worker
 
 @pytest.fixture
 def settings(tmp_path):
-    """QSettings in a temp ini file, so tests never touch the user's settings."""
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    """QSettings in a temp ini file, so tests never touch the user's settings (nor its autosave folder)."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("autosave/folder", str(tmp_path / "recovery"))
+    settings.sync()
+    return settings
 
 
 @pytest.fixture
@@ -101,8 +104,9 @@ def fake_engine():
 
 
 @pytest.fixture
-def make_window(qtbot, settings):
-    """Build a MainWindow on an engine (closed and its engine shut down at teardown)."""
+def make_window(qtbot, settings, tmp_path):
+    """Build a MainWindow on an engine (closed and its engine shut down at teardown). Autosaves go
+    to ``tmp_path/recovery``, never to the user's folder."""
     from gui.app import create_application
     from gui.main_window import MainWindow
 
@@ -111,6 +115,7 @@ def make_window(qtbot, settings):
     def make(engine, **kwargs):
         kwargs.setdefault("settings", settings)
         kwargs.setdefault("confirm_close", False)
+        kwargs.setdefault("recovery_folder", str(tmp_path / "recovery"))
         window = MainWindow(engine, **kwargs)
         qtbot.addWidget(window)
         return window

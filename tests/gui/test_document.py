@@ -74,3 +74,19 @@ def test_rgba_with_transparency_composites(qtbot):
     out = model.composite()
     assert out.shape == (2, 2, 4) and out[0, 0, 3] == 255 and out[1, 1, 3] == 0
     assert isinstance(model.document, Document)
+
+
+def test_upscaled_image_keeps_label_and_mask_layers_resized(qtbot):
+    model = DocumentModel()
+    model.replace_image(rgb(10), new_document=True)
+    labels = np.arange(15, dtype=np.int32).reshape(3, 5)
+    model.document.insert(Layer(name="Labels", kind="labels", pixels=labels), 0)
+    model.document.insert(Layer(name="Mask", kind="mask", pixels=labels > 7))
+    model.replace_image(rgb(30, shape=(6, 10)), text="Upscale ×2", recipe={"tool": "upscale"})
+    doc = model.document
+    assert [l.kind for l in doc.layers] == ["labels", "image", "mask"] and (doc.width, doc.height) == (10, 6)
+    np.testing.assert_array_equal(doc.layers[0].pixels[::2, ::2], labels)
+    np.testing.assert_array_equal(doc.layers[2].pixels[::2, ::2], labels > 7)
+    assert doc.layers[1].recipe == {"tool": "upscale"}
+    model.undo_stack.undo()
+    assert model.document.width == 5 and model.document.layers[0].pixels is labels

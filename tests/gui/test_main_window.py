@@ -193,7 +193,8 @@ def test_recent_file_that_vanished_is_reported_and_removed(qtbot, make_window, f
 def test_view_menu_toggles_docks(qtbot, make_window, fake_engine):
     window = make_window(fake_engine)
     window.show()
-    assert set(window.dock_actions) == {"Models", "Paint", "Style", "Latent", "Inpaint", "Upscale", "Train"}
+    assert set(window.dock_actions) == {"Models", "Layers", "History", "Paint", "Style", "Latent", "Inpaint", "Upscale",
+                                        "Train"}
     window.dock_actions["Train"].trigger()
     assert not window.docks["Train"].isVisibleTo(window)
     window.dock_actions["Train"].trigger()

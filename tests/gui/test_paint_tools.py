@@ -83,3 +83,30 @@ def test_masks_paint_booleans():
     mask = np.zeros((10, 10), bool)
     assert tools.paint_dab(mask, 5, 5, 4, True) is not None
     assert mask.dtype == bool and mask.sum() > 0
+
+
+def test_fill_polygon_fills_pixels_whose_centres_are_inside_and_reports_the_changed_rect():
+    mask = np.zeros((20, 30), bool)
+    # an axis-aligned square from (2, 3) to (12, 9): exactly the pixels x 2..11, y 3..8
+    rect = tools.fill_polygon(mask, [(2, 3), (12, 3), (12, 9), (2, 9)], True)
+    expected = np.zeros_like(mask)
+    expected[3:9, 2:12] = True
+    assert np.array_equal(mask, expected) and rect == (2, 3, 12, 9)
+    assert tools.fill_polygon(mask, [(2, 3), (12, 3), (12, 9), (2, 9)], True) is None  # nothing changed
+
+    # a triangle: about half its bounding box, all of it inside the bounding box
+    tri = np.zeros((40, 40), np.int32)
+    rect = tools.fill_polygon(tri, [(0, 0), (40, 0), (0, 40)], 3)
+    assert 700 < (tri == 3).sum() < 900 and tri[1, 1] == 3 and tri[38, 38] == 0
+    assert rect == tools.changed_rect(np.zeros_like(tri), tri)
+
+
+def test_fill_polygon_clips_to_the_image_and_ignores_degenerate_lassos():
+    mask = np.zeros((10, 10), bool)
+    assert tools.fill_polygon(mask, [(1, 1), (5, 5)], True) is None  # a line is no area
+    assert tools.fill_polygon(mask, [(20, 20), (30, 20), (30, 30)], True) is None  # wholly outside
+    rect = tools.fill_polygon(mask, [(-5, -5), (15, -5), (15, 15), (-5, 15)], True)
+    assert mask.all() and rect == (0, 0, 10, 10)
+    ring = np.zeros((20, 20), bool)  # a self-crossing bow tie: two triangles, the crossing point between
+    tools.fill_polygon(ring, [(0, 0), (20, 20), (20, 0), (0, 20)], True)
+    assert ring[10, 2] and ring[10, 17] and not ring[2, 10] and not ring[17, 10]
