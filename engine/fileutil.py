@@ -4,24 +4,43 @@
         write_something(tmp)
     # now out.png is the complete new file (fsync'd, renamed over the old one)
 
-If the block raises, the temporary file is removed and the previous file is untouched.
+If the block raises, the temporary file is removed and the previous file is untouched. A process
+killed mid-save cannot remove its temporary file (``.NAME.XXXXXXXX.tmp`` next to the target);
+:func:`cleanup_stale_temps` removes such leftovers before the next save of that file.
 Plain Python only (no torch, no Qt).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
+
+log = logging.getLogger(__name__)
+
+#: the random part tempfile.mkstemp puts between prefix and suffix (8 of [a-z0-9_])
+_TEMP_RANDOM = r"[a-z0-9_]{8}"
+STALE_TEMP_AGE_S = 3600
+
+
+def _temp_prefix(path: Path) -> str:
+    return "." + path.name + "."
+
+
+def _temp_suffix() -> str:
+    return ".tmp"
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=str(path.parent))
+    fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=_temp_suffix(), dir=str(path.parent))
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -34,6 +53,39 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
         raise
     _fsync_directory(path.parent)
+
+
+def cleanup_stale_temps(path: str | os.PathLike, older_than_s: float = STALE_TEMP_AGE_S) -> list[Path]:
+    """Remove the temporary files that killed saves of ``path`` left next to it.
+
+    Only files named exactly like :func:`atomic_write`'s temporaries for this target
+    (``.NAME.XXXXXXXX.tmp``) and last modified more than ``older_than_s`` seconds ago go (a younger
+    one may belong to a save still running in another window or process). Never raises: a file that
+    cannot be removed is logged and left. Returns the paths removed.
+    """
+    path = Path(path)
+    pattern = re.compile(re.escape(_temp_prefix(path)) + _TEMP_RANDOM + re.escape(_temp_suffix()))
+    cutoff = time.time() - older_than_s
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed  # no folder (yet), or not readable: nothing to clean
+    for entry in entries:
+        if not pattern.fullmatch(entry.name):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_mtime > cutoff:
+                continue
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("could not remove the stale temporary file %s: %s", entry.path, exc)
+            continue
+        log.info("removed %s, left by a save that did not finish", entry.path)
+        removed.append(Path(entry.path))
+    return removed
 
 
 def _fsync_directory(folder: Path) -> None:

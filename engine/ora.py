@@ -50,7 +50,7 @@ from PIL import Image, UnidentifiedImageError
 
 from engine.document import BLEND_MODES, LAYER_KINDS, Document, Layer
 from engine.errors import DocumentError
-from engine.fileutil import atomic_write
+from engine.fileutil import atomic_write, cleanup_stale_temps
 from engine.imageio import RECIPE_KEY
 from engine.version import APP_NAME, APP_VERSION
 
@@ -103,6 +103,7 @@ def write_ora(path: str | os.PathLike, document: Document) -> Path:
     path = Path(path)
     meta = _document_meta(document)  # fails on unsaveable state before anything touches the disk
     meta_bytes = _json_bytes(meta, "the document's state")
+    cleanup_stale_temps(path)  # what earlier saves of this file that were killed left behind
     try:
         with atomic_write(path) as tmp:
             with open(tmp, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.errors import EngineError
 from engine.version import APP_NAME, APP_VERSION
+from gui import gc_guard
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
         app = QApplication(list(argv) if argv is not None else sys.argv[:1])
     app.setApplicationDisplayName(APP_NAME)
     apply_theme(app)
+    gc_guard.install(app)  # Qt objects must never be garbage-collected on the engine thread
     return app
 
 

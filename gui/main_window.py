@@ -68,6 +68,8 @@ DOCUMENT_FILTER = "GAN Studio document (OpenRaster) (*.ora)"
 DEFAULT_NEW_SIZE = (512, 512)  # width, height of File > New without an open document
 MODEL_FILTER = ("Model checkpoints (" + " ".join(f"*{ext}" for ext in MODEL_EXTENSIONS) + ");;All files (*)")
 STATE_POLL_MS = 250
+#: document.state key of the Latent explorer's model, its options and settings (state["latent"] is its library)
+LATENT_MODEL_STATE = "latent_model"
 SELF_TEST_SIZE = (512, 384)  # width, height
 
 
@@ -549,8 +551,12 @@ class MainWindow(QMainWindow):
         self.settings.add_recent_file(path)
         self.show_panel("Layers")
         doc = self.document.document
-        self.statusBar().showMessage(f"Opened {short_name(path)} ({doc.width}×{doc.height}, "
-                                     f"{len(doc.layers)} layers)", 5000)
+        missing = self.restore_document_models()
+        opened = f"Opened {short_name(path)} ({doc.width}×{doc.height}, {len(doc.layers)} layers)"
+        if missing:
+            self.statusBar().showMessage(f"{opened}. " + " ".join(missing), 15000)
+        else:
+            self.statusBar().showMessage(opened, 5000)
         if warnings:
             self._show_error("Some parts could not be opened",
                              f"{short_name(path)} was opened, but:\n\n• " + "\n• ".join(warnings))
@@ -575,19 +581,64 @@ class MainWindow(QMainWindow):
 
     def _capture_workspace_state(self) -> None:
         """Store what belongs to the work in the document before saving: the Paint model, seed and
-        style, and the label sets of label layers (so reopening shows the same classes)."""
+        style, the label sets of label layers (so reopening shows the same classes), and the Latent
+        model with its settings (:meth:`restore_document_models` brings the models back)."""
         doc = self.document.document
-        try:
-            session = self.workspace("Paint").session
-        except StopIteration:
-            return
-        palette = session.palette
-        for layer in doc.layers:
-            if layer.kind == "labels" and layer.label_set == palette.name and layer.label_set not in doc.label_sets:
-                doc.label_sets[layer.label_set] = palette.label_set.to_dict()
-        if session.model is not None:
-            doc.state["paint"] = {"model": session.model.path, "model_options": dict(session.model_options),
-                                  "seed": int(session.seed), "style_path": session.style_path}
+        paint = next((w for w in self.workspaces if w.TITLE == "Paint"), None)
+        if paint is not None:
+            session = paint.session
+            palette = session.palette
+            for layer in doc.layers:
+                if layer.kind == "labels" and layer.label_set == palette.name and layer.label_set not in doc.label_sets:
+                    doc.label_sets[layer.label_set] = palette.label_set.to_dict()
+            if session.model is not None:
+                doc.state["paint"] = {"model": session.model.path, "model_options": dict(session.model_options),
+                                      "seed": int(session.seed), "style_path": session.style_path}
+        latent = next((w for w in self.workspaces if w.TITLE == "Latent"), None)
+        if latent is not None and latent.session.model is not None:
+            session = latent.session
+            doc.state[LATENT_MODEL_STATE] = {"model": session.model.path,
+                                             "model_options": dict(session.model_options),
+                                             "settings": session.settings.to_dict()}
+
+    def restore_document_models(self) -> list[str]:
+        """Load the models the open document was saved with (``state["paint"]``: model, options, seed
+        and style; ``state["latent_model"]``: model, options and explorer settings), each through
+        :meth:`load_model` unless it is loaded already; the settings apply once it has loaded.
+        Returns a sentence for each checkpoint that is no longer there (the document stays open)."""
+        doc = self.document.document
+        if doc is None:
+            return []
+        missing = []
+        for title, key in (("Paint", "paint"), ("Latent", LATENT_MODEL_STATE)):
+            saved = doc.state.get(key)
+            if not isinstance(saved, dict) or not saved.get("model"):
+                continue
+            model = str(saved["model"])
+            options = saved.get("model_options")
+            options = dict(options) if isinstance(options, dict) else {}
+            workspace = next((w for w in self.workspaces if w.TITLE == title), None)
+            if workspace is None:
+                continue
+            if not os.path.exists(model):
+                log.info("the %s model of the document, %s, is gone", title, model)
+                missing.append(f"Its {title} model {model} is not there any more; open it or another one "
+                               f"with File > Open model.")
+                continue
+            if title == "Paint":
+                style_path = saved.get("style_path")
+                try:
+                    seed = int(saved.get("seed", 0))
+                except (TypeError, ValueError):
+                    seed = 0
+                recipe = {"model": model, "model_options": options, "seed": seed}
+                if style_path and os.path.isfile(str(style_path)):
+                    recipe.update(style="image", style_path=str(style_path))
+                workspace.open_recipe(recipe)
+            else:
+                settings = saved.get("settings")
+                workspace.session.restore(model, options, settings if isinstance(settings, dict) else None)
+        return missing
 
     def choose_export_image(self) -> None:
         if not self.document.has_image:

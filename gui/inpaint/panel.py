@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QComboBox,
-    QFileDialog,
     QFormLayout,
-    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSlider,
     QSpinBox,
@@ -29,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from gui.inpaint import masks
 from gui.inpaint.session import MAX_BRUSH, MAX_FEATHER, InpaintSession, model_label
+from gui.workspace_common import CHECKABLE_STYLE, ERROR_COLOR, ModelJobPanel, hint_label, message_label
 
 log = logging.getLogger(__name__)
 
@@ -38,43 +34,26 @@ TOOL_LABELS = {
     "rect": ("Rectangle", "Drag a rectangle to mask (right button: unmask it)"),
     "lasso": ("Lasso", "Draw round an area to mask it (right button: unmask it)"),
 }
-HINT_COLOR = "#a8a8ae"
-#: checkable buttons (mask tools, Mask/Compare) show which one is on
-CHECKABLE_STYLE = (
-    "QToolButton, QPushButton { padding: 4px 8px; border: 1px solid #55555a; border-radius: 3px; background: #3c3c40; }"
-    "QToolButton:hover, QPushButton:hover { background: #46464b; }"
-    "QToolButton:checked, QPushButton:checked { background: #2d5b88; border-color: #5b9bd5; color: white; }"
-    "QToolButton:disabled, QPushButton:disabled { color: #77777c; }"
-)
-ERROR_COLOR = "#ff8a80"
 
 
-class InpaintPanel(QWidget):
-    """Widgets write the session's settings; the session's signals update the widgets."""
+class InpaintPanel(ModelJobPanel):
+    """Widgets write the session's settings; the session's signals update the widgets.
+
+    ``open_model_requested(str)``: a checkpoint the user picked with "Open…" (the main window loads it)."""
 
     TITLE = "Inpaint"
-    #: a checkpoint the user picked with "Open…" (the main window loads it)
-    open_model_requested = Signal(str)
+    MODEL_DIALOG_TITLE = "Open inpainting model"
+    MODEL_DIALOG_FILTER = "Model checkpoints (*.safetensors *.pth *.pt *.bin);;All files (*)"
 
     def __init__(self, session: InpaintSession, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("inpaintPanel")
         self.session = session
-        content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(8, 8, 8, 8)
+        layout = self.body_layout
         layout.addWidget(self._build_model_box())
         layout.addWidget(self._build_mask_box())
         layout.addWidget(self._build_fill_box())
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
 
         session.models_changed.connect(self.refresh)
         session.running_changed.connect(self._running_changed)
@@ -91,24 +70,9 @@ class InpaintPanel(QWidget):
 
     def _build_model_box(self) -> QGroupBox:
         box = QGroupBox("Model")
-        form = QVBoxLayout(box)
-        row = QHBoxLayout()
-        self.model_combo = QComboBox()
-        self.model_combo.setObjectName("inpaintModelCombo")
-        self.model_combo.setToolTip("Inpainting models loaded in this session, newest first")
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_combo.setMinimumContentsLength(12)
-        self.model_combo.currentIndexChanged.connect(self._on_model)
-        row.addWidget(self.model_combo, 1)
-        self.open_model_button = QPushButton("Open…")
-        self.open_model_button.setToolTip("Load an inpainting checkpoint (a context encoder, .safetensors)")
-        self.open_model_button.clicked.connect(self.choose_model)
-        row.addWidget(self.open_model_button)
-        form.addLayout(row)
-        self.model_info = QLabel()
-        self.model_info.setWordWrap(True)
-        self.model_info.setStyleSheet(f"color: {HINT_COLOR};")
-        form.addWidget(self.model_info)
+        self._build_model_picker(QVBoxLayout(box), "inpaintModelCombo",
+                                 "Inpainting models loaded in this session, newest first",
+                                 "Load an inpainting checkpoint (a context encoder, .safetensors)")
         return box
 
     def _build_mask_box(self) -> QGroupBox:
@@ -178,10 +142,7 @@ class InpaintPanel(QWidget):
         ops.addWidget(self.invert_button, 1, 0)
         ops.addWidget(self.clear_button, 1, 1)
         form.addLayout(ops)
-        hint = QLabel("Left button adds, right button removes · [ ] brush size · Esc cancels a stroke")
-        hint.setWordWrap(True)
-        hint.setStyleSheet(f"color: {HINT_COLOR};")
-        form.addWidget(hint)
+        form.addWidget(hint_label("Left button adds, right button removes · [ ] brush size · Esc cancels a stroke"))
         return box
 
     def _build_fill_box(self) -> QGroupBox:
@@ -199,47 +160,16 @@ class InpaintPanel(QWidget):
         form.addRow("Feather", self.feather_spin)
         layout.addLayout(form)
 
-        run_row = QHBoxLayout()
-        self.run_button = QPushButton("Fill masked area")
-        self.run_button.setObjectName("inpaintRunButton")
-        self.run_button.setDefault(True)
-        self.run_button.setToolTip("Let the model fill the masked pixels of the image")
-        self.run_button.clicked.connect(self.session.run)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("inpaintCancelButton")
-        self.cancel_button.clicked.connect(self.session.cancel)
-        run_row.addWidget(self.run_button, 1)
-        run_row.addWidget(self.cancel_button)
-        layout.addLayout(run_row)
-        self.progress = QProgressBar()
-        self.progress.setObjectName("inpaintProgress")
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(10)
-        self.progress.hide()
-        layout.addWidget(self.progress)
-
-        apply_row = QHBoxLayout()
-        self.apply_button = QPushButton("Apply to image")
-        self.apply_button.setObjectName("inpaintApplyButton")
-        self.apply_button.setToolTip("Put the fill into the top image layer — only the masked pixels change "
-                                     "(Edit > Undo takes it back)")
-        self.apply_button.clicked.connect(self.session.apply)
-        self.discard_button = QPushButton("Discard")
-        self.discard_button.clicked.connect(self.session.discard)
-        apply_row.addWidget(self.apply_button, 1)
-        apply_row.addWidget(self.discard_button)
-        layout.addLayout(apply_row)
+        self._build_run_rows(layout, "inpaint", "Fill masked area", "Let the model fill the masked pixels of the image",
+                             "Put the fill into the top image layer — only the masked pixels change "
+                             "(Edit > Undo takes it back)", cancel_name="inpaintCancelButton")
         self.clear_after_check = QCheckBox("Clear the mask after applying")
         self.clear_after_check.setToolTip("Off: keep the mask, to adjust it and fill again (several passes refine)")
         self.clear_after_check.setChecked(self.session.clear_mask_after_apply)
         self.clear_after_check.toggled.connect(lambda on: setattr(self.session, "clear_mask_after_apply", bool(on)))
         layout.addWidget(self.clear_after_check)
 
-        self.message = QLabel()
-        self.message.setObjectName("inpaintMessage")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = message_label("inpaintMessage")
         layout.addWidget(self.message)
         return box
 
@@ -247,17 +177,7 @@ class InpaintPanel(QWidget):
 
     def refresh(self) -> None:
         session = self.session
-        self.model_combo.blockSignals(True)
-        self.model_combo.clear()
-        for summary in session.models:
-            self.model_combo.addItem(model_label(summary), summary.path)
-            self.model_combo.setItemData(self.model_combo.count() - 1, summary.path, Qt.ItemDataRole.ToolTipRole)
-        if session.model is not None:
-            self.model_combo.setCurrentIndex(self.model_combo.findData(session.model.path))
-        else:
-            self.model_combo.addItem("No inpainting model loaded")
-        self.model_combo.blockSignals(False)
-        self.model_combo.setEnabled(bool(session.models))
+        self._refresh_model_combo(model_label, "No inpainting model loaded")
         model = session.model
         if model is None:
             self.model_info.setText("Open a context-encoder checkpoint with File > Open model… or Open…; "
@@ -287,35 +207,14 @@ class InpaintPanel(QWidget):
 
     def _update_buttons(self) -> None:
         session = self.session
-        running = session.is_running
-        self.run_button.setEnabled(session.model is not None and session.docs.has_image and not running)
-        self.cancel_button.setEnabled(running)
-        self.apply_button.setEnabled(session.last is not None and not running)
-        self.discard_button.setEnabled(session.last is not None and not running)
+        self._update_run_buttons(session.model is not None and session.docs.has_image)
         self._update_mask_buttons()
-
-    def _running_changed(self, running: bool) -> None:
-        self.progress.setVisible(running)
-        self._update_buttons()
-
-    def _show_progress(self, fraction: float | None, text: str) -> None:
-        if fraction is None:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(round(fraction * 1000))
-        self.progress.setToolTip(text)
 
     def show_message(self, text: str, level: str = "info") -> None:
         self.message.setText(text)
         self.message.setStyleSheet(f"color: {ERROR_COLOR};" if level == "error" else "")
 
     # ------------------------------------------------------------------ widgets -> session
-
-    def _on_model(self, index: int) -> None:
-        path = self.model_combo.itemData(index)
-        if path:
-            self.session.select_model(path)
 
     def _on_size(self, value: int) -> None:
         self.session.set_brush_size(value)
@@ -324,9 +223,3 @@ class InpaintPanel(QWidget):
                 widget.blockSignals(True)
                 widget.setValue(value)
                 widget.blockSignals(False)
-
-    def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open inpainting model", "", "Model checkpoints (*.safetensors *.pth *.pt *.bin);;All files (*)")
-        if path:
-            self.open_model_requested.emit(path)

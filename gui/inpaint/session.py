@@ -32,16 +32,15 @@ from PySide6.QtGui import QUndoCommand
 
 from engine.document import Document, Layer
 from engine.inpaint_types import DEFAULT_FEATHER, FilledRegion, InpaintRequest, InpaintResult
-from engine.types import ModelRef, ModelSummary
+from engine.types import ModelSummary
 from gui.inpaint import masks
+from gui.model_session import ModelJobSession
 from gui.paint import tools
 from gui.paint.commands import AddLayerCommand, PatchCommand
 
 log = logging.getLogger(__name__)
 
 INPAINT_CHANNEL = "inpaint"
-#: how many loaded inpaint models the model picker remembers
-RECENT_MODELS = 8
 MASK_TOOLS = ("brush", "eraser", "rect", "lasso")
 MAX_FEATHER = 64
 MAX_BRUSH = 512
@@ -132,7 +131,7 @@ class GroupCommand(QUndoCommand):
             part.undo()
 
 
-class InpaintSession(QObject):
+class InpaintSession(ModelJobSession):
     """Mask editing and inpainting for one document.
 
     ``bridge`` is the gui.engine_bridge.EngineBridge; ``document_model`` the gui.document.DocumentModel.
@@ -148,31 +147,22 @@ class InpaintSession(QObject):
     mask_changed = Signal(object)
     document_changed = Signal()
     lasso_changed = Signal(object)
-    models_changed = Signal()
     tool_changed = Signal(str)
     brush_size_changed = Signal(float)
     overlay_changed = Signal(bool)
-    running_changed = Signal(bool)
-    progress = Signal(object, str)
-    result_changed = Signal(object)
     message = Signal(str, str)
 
+    DISCARDED_TEXT = "Result discarded; the image is unchanged."
+
     def __init__(self, bridge, document_model, parent: QObject | None = None):
-        super().__init__(parent)
-        self.bridge = bridge
-        self.docs = document_model
+        super().__init__(bridge, document_model, parent)
         self.mask_tool = MaskTool()
-        self.models: list[ModelSummary] = []
-        self._options: dict[str, dict[str, Any]] = {}
-        self.model: ModelSummary | None = None
         self.feather = DEFAULT_FEATHER
         self.clear_mask_after_apply = False
         self.overlay_visible = True
         self.last: InpaintRecord | None = None
-        self.last_message = ""
         self.last_level = "info"
         self._stroke: dict[str, Any] | None = None
-        self._handle = None
         self._mask_edit_only = False
         self.docs.changed.connect(self._on_document_changed)
 
@@ -197,15 +187,12 @@ class InpaintSession(QObject):
 
     def add_model(self, summary: ModelSummary, options: dict[str, Any] | None = None) -> None:
         """A freshly loaded inpainting model: remember it (newest first) and use it."""
-        self.models = [summary] + [m for m in self.models if m.path != summary.path]
-        del self.models[RECENT_MODELS:]
-        self._options[summary.path] = dict(options or {})
-        self.model = summary
+        self._remember_model(summary, options)
         self.models_changed.emit()
         self._say(f"Using {model_label(summary)}. Paint a mask over what to fill, then Fill.")
 
     def select_model(self, path: str) -> None:
-        summary = next((m for m in self.models if m.path == path), None)
+        summary = self._find(path)
         if summary is not None and summary is not self.model:
             self.model = summary
             self.models_changed.emit()
@@ -420,19 +407,11 @@ class InpaintSession(QObject):
 
     # ------------------------------------------------------------------ run
 
-    @property
-    def is_running(self) -> bool:
-        return self._handle is not None
-
-    def source_image(self) -> np.ndarray | None:
-        """The document image as it will be filled (HxWx4 uint8 RGBA), or None when there is none."""
-        return self.docs.composite()
-
     def build_request(self, image: np.ndarray, mask: np.ndarray) -> InpaintRequest:
         assert self.model is not None
         if image.shape[2] == 4 and bool((image[:, :, 3] == 255).all()):
             image = image[:, :, :3]  # opaque: no alpha to carry
-        return InpaintRequest(model=ModelRef(self.model.path, dict(self._options.get(self.model.path, {}))),
+        return InpaintRequest(model=self._ref(self.model),
                               image=np.ascontiguousarray(image), mask=mask.copy(), feather=int(self.feather))
 
     def run(self) -> bool:
@@ -454,25 +433,10 @@ class InpaintSession(QObject):
         request = self.build_request(original, mask)
         document, model = self.docs.document, self.model
         self._say(f"Filling {int(mask.sum()):,} masked pixels with {os.path.basename(model.path)}…")
-        handle = self.bridge.submit(
-            request, INPAINT_CHANNEL,
-            on_result=lambda result: self._on_result(handle, original, document, request, result),
-            on_error=lambda message, _exc: self._on_finished(handle, message, "error"),
-            on_progress=lambda fraction, text: self._on_progress(handle, fraction, text),
-            on_cancel=lambda: self._on_finished(handle, "Fill cancelled; the image is unchanged."),
-        )
-        self._handle = handle
-        self.running_changed.emit(True)
-        self.progress.emit(0.0, "starting")
+        self._submit(request, INPAINT_CHANNEL,
+                     lambda handle, result: self._on_result(handle, original, document, request, result),
+                     "Fill cancelled; the image is unchanged.", "error")
         return True
-
-    def cancel(self) -> None:
-        if self._handle is not None:
-            self.bridge.cancel(self._handle)
-
-    def _on_progress(self, handle, fraction: float | None, text: str) -> None:
-        if handle is self._handle:
-            self.progress.emit(fraction, text)
 
     def _on_result(self, handle, original: np.ndarray, document, request: InpaintRequest,
                    result: InpaintResult) -> None:
@@ -489,19 +453,7 @@ class InpaintSession(QObject):
         self._on_finished(handle, text + "".join(f" {note}" for note in result.notes))
         self.result_changed.emit(self.last)
 
-    def _on_finished(self, handle, message: str, level: str = "info") -> None:
-        if handle is not self._handle:
-            return
-        self._handle = None
-        self.running_changed.emit(False)
-        self._say(message, level)
-
     # ------------------------------------------------------------------ the result
-
-    @property
-    def result_is_stale(self) -> bool:
-        """True when another document was opened since the result was made (Apply will refuse)."""
-        return self.last is not None and self.last.document is not self.docs.document
 
     def target_layer(self) -> Layer | None:
         """The image layer a fill goes into: the top visible image layer."""
@@ -556,12 +508,6 @@ class InpaintSession(QObject):
         else:
             self._say("Applied. Adjust the mask and Fill again to refine; Edit > Undo takes it back.")
         return True
-
-    def discard(self) -> None:
-        if self.last is not None:
-            self.last = None
-            self.result_changed.emit(None)
-            self._say("Result discarded; the image is unchanged.")
 
     # ------------------------------------------------------------------ messages
 

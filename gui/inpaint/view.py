@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from gui.canvas.view import CanvasView
-from gui.inpaint.panel import CHECKABLE_STYLE
 from gui.inpaint.session import NO_IMAGE_TEXT, InpaintRecord, InpaintSession
 from gui.upscale.views import SPLIT_STEPS, CompareView
+from gui.workspace_common import CHECKABLE_STYLE, RefreshOnShow, sync_slider
 
 #: the mask overlay: RGB and opacity
 OVERLAY_RGB = (255, 48, 96)
@@ -229,7 +229,7 @@ class MaskCanvas(CanvasView):
         painter.restore()
 
 
-class InpaintWorkspace(QWidget):
+class InpaintWorkspace(RefreshOnShow, QWidget):
     """Mask canvas | before/after comparison, with a bar to switch, the split slider and a caption."""
 
     def __init__(self, session: InpaintSession, parent: QWidget | None = None):
@@ -320,23 +320,10 @@ class InpaintWorkspace(QWidget):
         self._update_caption()
 
     def _sync_slider(self, fraction: float) -> None:
-        self.split_slider.blockSignals(True)
-        self.split_slider.setValue(round(fraction * SPLIT_STEPS))
-        self.split_slider.blockSignals(False)
+        sync_slider(self.split_slider, round(fraction * SPLIT_STEPS))
 
     def _result_changed(self, record: InpaintRecord | None) -> None:
         self.set_mode("compare" if record is not None else "mask")
-
-    def _document_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._dirty = True  # composited when the tab is shown, not on every edit elsewhere
-
-    def showEvent(self, event) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self._dirty:
-            self.refresh()
 
     def refresh(self) -> None:
         """Re-read the document image and mask (and the caption)."""

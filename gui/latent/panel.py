@@ -6,21 +6,18 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QTabWidget,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -29,31 +26,22 @@ from engine.latent_types import NOISE_MODES
 from gui.latent.session import PSI_RANGE, LatentSession
 from gui.latent.tabs import BookmarksTab, ClassTab, DirectionsTab, MixingTab
 from gui.latent.widgets import SeedBox, ValueSlider
+from gui.workspace_common import ScrollingDockPanel
 
 log = logging.getLogger(__name__)
 
 NOISE_LABELS = {"const": "Fixed (the model's own)", "random": "Random (from a seed)", "none": "None (smoother)"}
 
 
-class LatentPanel(QWidget):
+class LatentPanel(ScrollingDockPanel):
     TITLE = "Latent"
 
     def __init__(self, session: LatentSession, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(parent, margins=6)  # short screens: the dock scrolls instead of forcing the window taller
         self.setObjectName("latentPanel")
         self.session = session
-        body = QWidget()
-        body.setObjectName("latentPanelBody")
-        scroll = QScrollArea()  # short screens: the dock scrolls instead of forcing the window taller
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(body)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(6, 6, 6, 6)
+        self.body.setObjectName("latentPanelBody")
+        layout = self.body_layout
 
         self.model_label = QLabel("No latent model loaded — open a StyleGAN2 or BigGAN checkpoint (File > Open model).")
         self.model_label.setObjectName("latentModel")

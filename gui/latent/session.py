@@ -627,6 +627,25 @@ class LatentSession(QObject):
                          f"loaded model, so the image differs.")
         return recipe
 
+    def restore(self, model_path: str, options: dict[str, Any] | None = None,
+                settings: dict[str, Any] | None = None) -> None:
+        """Show ``model_path`` (loaded with ``options``) with ``settings`` (:meth:`LatentSettings.to_dict`
+        output) as a saved document recorded them: applied at once when that model is the loaded one,
+        else once it has loaded (``model_wanted`` asks for it). Unusable settings are skipped."""
+        options = dict(options or {})
+        wanted = None
+        if settings:
+            try:
+                wanted = LatentSettings.from_dict(settings)
+            except ValueError as exc:
+                log.warning("the saved latent settings cannot be used: %s", exc)
+        if self.model is not None and self.model.path == model_path and self.model_options == options:
+            if wanted is not None:
+                self.apply_settings(wanted)
+            return
+        self._pending_settings = (model_path, wanted) if wanted is not None else None
+        self.model_wanted.emit(model_path, options)
+
     def _import_named_directions(self, named: dict[str, Any], model: str) -> None:
         existing = {d.name for d in self.saved_directions()}
         fresh = {name: parts for name, parts in named.items() if name not in existing}

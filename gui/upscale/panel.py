@@ -6,80 +6,60 @@ from __future__ import annotations
 import logging
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
-    QProgressBar,
     QPushButton,
-    QScrollArea,
     QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from gui.upscale.session import OUTSCALES, TILE_SIZES, UpscaleSession, model_label, network_scale
+from gui.workspace_common import ModelJobPanel, hint_label, message_label, progress_bar, show_progress
 
 log = logging.getLogger(__name__)
 
 ALPHA_STEPS = 100
 
 
-def _progress_bar(name: str) -> QProgressBar:
-    bar = QProgressBar()
-    bar.setObjectName(name)
-    bar.setRange(0, 1000)
-    bar.setTextVisible(False)
-    bar.setMaximumHeight(10)
-    bar.hide()
-    return bar
+class UpscalePanel(ModelJobPanel):
+    """Widgets write the session's settings; the session's signals update the widgets.
 
-
-class UpscalePanel(QWidget):
-    """Widgets write the session's settings; the session's signals update the widgets."""
+    ``open_model_requested(str)``: a checkpoint the user picked with "Open…" (the main window loads it)."""
 
     TITLE = "Upscale"
-    #: a checkpoint the user picked with "Open model…" (the main window loads it)
-    open_model_requested = Signal(str)
+    MODEL_DIALOG_TITLE = "Open upscale model"
+    MODEL_DIALOG_FILTER = "Model checkpoints (*.pth *.pt *.safetensors *.bin *.ckpt);;All files (*)"
 
     def __init__(self, session: UpscaleSession, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("upscalePanel")
         self.session = session
-        content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(8, 8, 8, 8)
+        layout = self.body_layout
         layout.addWidget(self._build_model_box())
         layout.addWidget(self._build_settings_box())
-        layout.addLayout(self._build_run_rows())
-        self.message = QLabel()
-        self.message.setObjectName("upscaleMessage")
-        self.message.setWordWrap(True)
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        run_rows = QVBoxLayout()
+        self._build_run_rows(run_rows, "upscale", "Upscale image", "Upscale the document image with these settings",
+                             "Replace the document image with the result (Edit > Undo brings it back)")
+        layout.addLayout(run_rows)
+        self.message = message_label("upscaleMessage")
         layout.addWidget(self.message)
         layout.addSpacing(6)
         layout.addWidget(self._build_batch_box())
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
 
         session.models_changed.connect(self.refresh)
         session.running_changed.connect(self._running_changed)
-        session.progress.connect(lambda fraction, text: self._show_progress(self.progress, fraction, text))
+        session.progress.connect(self._show_progress)
         session.result_changed.connect(lambda _record: self._update_buttons())
         session.source_changed.connect(self._update_buttons)
         session.message.connect(self.message.setText)
@@ -93,23 +73,9 @@ class UpscalePanel(QWidget):
     def _build_model_box(self) -> QGroupBox:
         box = QGroupBox("Model")
         form = QVBoxLayout(box)
-        self.model_combo = QComboBox()
-        self.model_combo.setObjectName("upscaleModelCombo")
-        self.model_combo.setToolTip("Upscale models loaded in this session (File > Open model… adds one)")
-        self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_combo.setMinimumContentsLength(12)
-        self.model_combo.currentIndexChanged.connect(self._on_model)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model_combo, 1)
-        self.open_model_button = QPushButton("Open…")
-        self.open_model_button.setToolTip("Load another upscale checkpoint (.pth, .safetensors)")
-        self.open_model_button.clicked.connect(self.choose_model)
-        model_row.addWidget(self.open_model_button)
-        form.addLayout(model_row)
-        self.model_info = QLabel()
-        self.model_info.setWordWrap(True)
-        self.model_info.setStyleSheet("color: #a8a8ae;")
-        form.addWidget(self.model_info)
+        self._build_model_picker(form, "upscaleModelCombo",
+                                 "Upscale models loaded in this session (File > Open model… adds one)",
+                                 "Load another upscale checkpoint (.pth, .safetensors)")
 
         self.blend_check = QCheckBox("Blend with a second model")
         self.blend_check.setToolTip("Network interpolation: mix the weights of two models of the same architecture, "
@@ -156,40 +122,10 @@ class UpscalePanel(QWidget):
         form.addRow("Tile size", self.tile_combo)
         return box
 
-    def _build_run_rows(self) -> QVBoxLayout:
-        rows = QVBoxLayout()
-        run_row = QHBoxLayout()
-        self.run_button = QPushButton("Upscale image")
-        self.run_button.setObjectName("upscaleRunButton")
-        self.run_button.setDefault(True)
-        self.run_button.setToolTip("Upscale the document image with these settings")
-        self.run_button.clicked.connect(self.session.run)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.session.cancel)
-        run_row.addWidget(self.run_button, 1)
-        run_row.addWidget(self.cancel_button)
-        rows.addLayout(run_row)
-        self.progress = _progress_bar("upscaleProgress")
-        rows.addWidget(self.progress)
-        apply_row = QHBoxLayout()
-        self.apply_button = QPushButton("Apply to image")
-        self.apply_button.setObjectName("upscaleApplyButton")
-        self.apply_button.setToolTip("Replace the document image with the result (Edit > Undo brings it back)")
-        self.apply_button.clicked.connect(self.session.apply)
-        self.discard_button = QPushButton("Discard")
-        self.discard_button.clicked.connect(self.session.discard)
-        apply_row.addWidget(self.apply_button, 1)
-        apply_row.addWidget(self.discard_button)
-        rows.addLayout(apply_row)
-        return rows
-
     def _build_batch_box(self) -> QGroupBox:
         box = QGroupBox("Folder batch")
         form = QVBoxLayout(box)
-        hint = QLabel("Every image in a folder, written as PNG with the same names into another folder.")
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color: #a8a8ae;")
-        form.addWidget(hint)
+        form.addWidget(hint_label("Every image in a folder, written as PNG with the same names into another folder."))
         self.source_edit, source_row = self._folder_row("Images in", "Folder of images to upscale")
         self.output_edit, output_row = self._folder_row("Write to", "Folder to write the upscaled PNGs into")
         form.addLayout(source_row)
@@ -203,11 +139,9 @@ class UpscalePanel(QWidget):
         run_row.addWidget(self.batch_button, 1)
         run_row.addWidget(self.batch_cancel_button)
         form.addLayout(run_row)
-        self.batch_progress = _progress_bar("upscaleBatchProgress")
+        self.batch_progress = progress_bar("upscaleBatchProgress")
         form.addWidget(self.batch_progress)
-        self.batch_status = QLabel()
-        self.batch_status.setWordWrap(True)
-        self.batch_status.setStyleSheet("color: #a8a8ae;")
+        self.batch_status = hint_label()
         form.addWidget(self.batch_status)
         self.batch_list = QListWidget()
         self.batch_list.setObjectName("upscaleBatchList")
@@ -240,18 +174,7 @@ class UpscalePanel(QWidget):
     # ------------------------------------------------------------------ session -> widgets
 
     def refresh(self) -> None:
-        session = self.session
-        self.model_combo.blockSignals(True)
-        self.model_combo.clear()
-        for summary in session.models:
-            self.model_combo.addItem(model_label(summary), summary.path)
-            self.model_combo.setItemData(self.model_combo.count() - 1, summary.path, Qt.ItemDataRole.ToolTipRole)
-        if session.model is not None:
-            self.model_combo.setCurrentIndex(self.model_combo.findData(session.model.path))
-        else:
-            self.model_combo.addItem("No upscale model loaded")
-        self.model_combo.blockSignals(False)
-        self.model_combo.setEnabled(bool(session.models))
+        self._refresh_model_combo(model_label, "No upscale model loaded")
         self._refresh_model_info()
         self._refresh_blend()
         self._refresh_scales()
@@ -319,19 +242,11 @@ class UpscalePanel(QWidget):
 
     def _update_buttons(self) -> None:
         session = self.session
-        running = session.is_running
         has_model = session.model is not None
-        self.run_button.setEnabled(has_model and not running)
-        self.cancel_button.setEnabled(running)
-        self.apply_button.setEnabled(session.last is not None and not running)
-        self.discard_button.setEnabled(session.last is not None and not running)
+        self._update_run_buttons(has_model)
         batch = session.is_batch_running
         self.batch_button.setEnabled(has_model and not batch)
         self.batch_cancel_button.setEnabled(batch)
-
-    def _running_changed(self, running: bool) -> None:
-        self.progress.setVisible(running)
-        self._update_buttons()
 
     def _batch_running_changed(self, running: bool) -> None:
         self.batch_progress.setVisible(running)
@@ -343,17 +258,8 @@ class UpscalePanel(QWidget):
             self.batch_status.setText("")
         self._update_buttons()
 
-    @staticmethod
-    def _show_progress(bar: QProgressBar, fraction: float | None, text: str) -> None:
-        if fraction is None:
-            bar.setRange(0, 0)
-        else:
-            bar.setRange(0, 1000)
-            bar.setValue(round(fraction * 1000))
-        bar.setToolTip(text)
-
     def _on_batch_progress(self, fraction: float | None, text: str) -> None:
-        self._show_progress(self.batch_progress, fraction, text)
+        show_progress(self.batch_progress, fraction, text)
         if text:
             self.batch_status.setText(text)
 
@@ -366,11 +272,6 @@ class UpscalePanel(QWidget):
         self.batch_list.setVisible(self.batch_list.count() > 0)
 
     # ------------------------------------------------------------------ widgets -> session
-
-    def _on_model(self, index: int) -> None:
-        path = self.model_combo.itemData(index)
-        if path:
-            self.session.select_model(path)
 
     def _on_blend_toggled(self, checked: bool) -> None:
         if checked:
@@ -390,12 +291,6 @@ class UpscalePanel(QWidget):
 
     def _on_scale(self, _index: int) -> None:
         self.session.set_outscale(self.scale_combo.currentData())
-
-    def choose_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open upscale model", "", "Model checkpoints (*.pth *.pt *.safetensors *.bin *.ckpt);;All files (*)")
-        if path:
-            self.open_model_requested.emit(path)
 
     def run_batch(self) -> bool:
         return self.session.run_batch(self.source_edit.text(), self.output_edit.text())

@@ -21,15 +21,14 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from engine.document import Document
-from engine.types import ModelRef, ModelSummary, UpscaleFolderRequest, UpscaleFolderResult, UpscaleRequest, UpscaleResult
+from engine.types import ModelSummary, UpscaleFolderRequest, UpscaleFolderResult, UpscaleRequest, UpscaleResult
+from gui.model_session import ModelJobSession
 
 log = logging.getLogger(__name__)
 
 UPSCALE_CHANNEL = "upscale"
 BATCH_CHANNEL = "upscale-batch"
 UPSCALE_FAMILIES = ("esrgan", "srvgg", "srresnet")
-#: how many loaded upscale models the model picker remembers
-RECENT_MODELS = 8
 #: tile edges offered (input pixels); 0 = the whole image at once
 TILE_SIZES = (0, 128, 256, 512)
 DEFAULT_TILE = 256
@@ -96,7 +95,7 @@ class UpscaleRecord:
         return text
 
 
-class UpscaleSession(QObject):
+class UpscaleSession(ModelJobSession):
     """Upscale the document image (or a folder) with the chosen model.
 
     ``bridge`` is the gui.engine_bridge.EngineBridge; ``document_model`` the gui.document.DocumentModel.
@@ -107,10 +106,6 @@ class UpscaleSession(QObject):
     ``batch_progress(object, str)``; ``batch_finished(object)`` (an UpscaleFolderResult).
     """
 
-    models_changed = Signal()
-    running_changed = Signal(bool)
-    progress = Signal(object, str)
-    result_changed = Signal(object)
     source_changed = Signal()
     message = Signal(str)
     batch_running_changed = Signal(bool)
@@ -118,20 +113,13 @@ class UpscaleSession(QObject):
     batch_finished = Signal(object)
 
     def __init__(self, bridge, document_model, parent: QObject | None = None):
-        super().__init__(parent)
-        self.bridge = bridge
-        self.docs = document_model
-        self.models: list[ModelSummary] = []
-        self._options: dict[str, dict[str, Any]] = {}
-        self.model: ModelSummary | None = None
+        super().__init__(bridge, document_model, parent)
         self.blend_model: ModelSummary | None = None
         self.blend_alpha = 0.5
         self.tile = DEFAULT_TILE
         self.outscale: float | None = None
         self.last: UpscaleRecord | None = None
-        self.last_message = ""
         self.last_batch: UpscaleFolderResult | None = None
-        self._handle = None
         self._batch_handle = None
         self.docs.changed.connect(self.source_changed)
 
@@ -139,10 +127,7 @@ class UpscaleSession(QObject):
 
     def add_model(self, summary: ModelSummary, options: dict[str, Any] | None = None) -> None:
         """A freshly loaded upscale model: remember it (newest first) and use it."""
-        self.models = [summary] + [m for m in self.models if m.path != summary.path]
-        del self.models[RECENT_MODELS:]
-        self._options[summary.path] = dict(options or {})
-        self.model = summary
+        self._remember_model(summary, options)
         if self.blend_model is not None and (self.blend_model.path == summary.path
                                              or not same_architecture(summary, self.blend_model)):
             self.blend_model = None
@@ -182,21 +167,7 @@ class UpscaleSession(QObject):
     def effective_scale(self) -> float | None:
         return self.outscale if self.outscale is not None else network_scale(self.model)
 
-    def _find(self, path: str) -> ModelSummary | None:
-        return next((m for m in self.models if m.path == path), None)
-
-    def _ref(self, summary: ModelSummary) -> ModelRef:
-        return ModelRef(summary.path, dict(self._options.get(summary.path, {})))
-
     # ------------------------------------------------------------------ one image
-
-    @property
-    def is_running(self) -> bool:
-        return self._handle is not None
-
-    def source_image(self) -> np.ndarray | None:
-        """The document image as it will be upscaled (HxWx4 uint8 RGBA), or None when there is none."""
-        return self.docs.composite()
 
     def build_request(self, image: np.ndarray) -> UpscaleRequest:
         assert self.model is not None
@@ -223,25 +194,10 @@ class UpscaleSession(QObject):
         model, blend = self.model, self.blend_model
         height, width = original.shape[:2]
         self._say(f"Upscaling {width}×{height} with {os.path.basename(model.path)}…")
-        handle = self.bridge.submit(
-            request, UPSCALE_CHANNEL,
-            on_result=lambda result: self._on_result(handle, original, document, model, blend, request, result),
-            on_error=lambda message, _exc: self._on_finished(handle, message),
-            on_progress=lambda fraction, text: self._on_progress(handle, fraction, text),
-            on_cancel=lambda: self._on_finished(handle, "Upscale cancelled; the image is unchanged."),
-        )
-        self._handle = handle
-        self.running_changed.emit(True)
-        self.progress.emit(0.0, "starting")
+        self._submit(request, UPSCALE_CHANNEL,
+                     lambda handle, result: self._on_result(handle, original, document, model, blend, request, result),
+                     "Upscale cancelled; the image is unchanged.")
         return True
-
-    def cancel(self) -> None:
-        if self._handle is not None:
-            self.bridge.cancel(self._handle)
-
-    def _on_progress(self, handle, fraction: float | None, text: str) -> None:
-        if handle is self._handle:
-            self.progress.emit(fraction, text)
 
     def _on_result(self, handle, original: np.ndarray, document, model: ModelSummary, blend: ModelSummary | None,
                    request: UpscaleRequest, result: UpscaleResult) -> None:
@@ -256,19 +212,7 @@ class UpscaleSession(QObject):
                           + ("".join(f" {note}" for note in result.notes)))
         self.result_changed.emit(self.last)
 
-    def _on_finished(self, handle, message: str) -> None:
-        if handle is not self._handle:
-            return
-        self._handle = None
-        self.running_changed.emit(False)
-        self._say(message)
-
     # ------------------------------------------------------------------ the result
-
-    @property
-    def result_is_stale(self) -> bool:
-        """True when the document changed since the result was made (Apply will refuse)."""
-        return self.last is not None and self.last.document is not self.docs.document
 
     def apply(self) -> bool:
         """Make the result the document image (one undo step). False (with a message) when it cannot."""
@@ -291,12 +235,6 @@ class UpscaleSession(QObject):
         height, width = record.image.shape[:2]
         self._say(f"Applied: the image is now {width}×{height}. Edit > Undo brings the original back.")
         return True
-
-    def discard(self) -> None:
-        if self.last is not None:
-            self.last = None
-            self.result_changed.emit(None)
-            self._say("Result discarded.")
 
     # ------------------------------------------------------------------ folders
 

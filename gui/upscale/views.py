@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from gui.canvas.qimage import array_to_qimage
 from gui.canvas.view import CanvasView
 from gui.upscale.session import NO_IMAGE_TEXT, UpscaleRecord, UpscaleSession
+from gui.workspace_common import RefreshOnShow, sync_slider
 
 SPLIT_STEPS = 1000
 LINE_COLOR = QColor(255, 255, 255, 230)
@@ -188,7 +189,7 @@ class CompareView(CanvasView):
         painter.restore()
 
 
-class UpscaleWorkspace(QWidget):
+class UpscaleWorkspace(RefreshOnShow, QWidget):
     """The comparison view and, under it, the split slider and a line about the result."""
 
     def __init__(self, session: UpscaleSession, parent: QWidget | None = None):
@@ -233,25 +234,12 @@ class UpscaleWorkspace(QWidget):
         self.fit_button.clicked.connect(self.view.fit_to_window)
         self.actual_button.clicked.connect(self.view.actual_size)
         session.result_changed.connect(lambda _record: self.refresh())
-        session.source_changed.connect(self._source_changed)
+        session.source_changed.connect(self._document_changed)
         self._dirty = True
         self.refresh()
 
     def _sync_slider(self, fraction: float) -> None:
-        self.split_slider.blockSignals(True)
-        self.split_slider.setValue(round(fraction * SPLIT_STEPS))
-        self.split_slider.blockSignals(False)
-
-    def _source_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._dirty = True  # composited when the tab is shown, not on every edit elsewhere
-
-    def showEvent(self, event) -> None:  # noqa: N802
-        super().showEvent(event)
-        if self._dirty:
-            self.refresh()
+        sync_slider(self.split_slider, round(fraction * SPLIT_STEPS))
 
     def refresh(self) -> None:
         """Show the current result against its original, or the document image alone."""

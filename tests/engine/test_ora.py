@@ -392,6 +392,26 @@ def test_killing_a_saving_process_leaves_the_previous_file_intact(tmp_path):
     assert warnings == []
     assert_documents_equal(doc, back)
 
+    an_hour_ago = time.time() - 3601
+    for name in leftovers:
+        os.utime(tmp_path / name, (an_hour_ago, an_hour_ago))
+    write_ora(path, Document(width=4, height=4))  # the next save of that file sweeps them away
+    assert os.listdir(tmp_path) == ["work.ora"]
+
+
+def test_saving_removes_stale_temporary_files_of_that_document_only(tmp_path):
+    path = tmp_path / "work.ora"
+    an_hour_ago = time.time() - 3601
+    planted = {}
+    for name in (".work.ora.k1ll3d_1.tmp", ".work.ora.running1.tmp", ".other.ora.k1ll3d_1.tmp"):
+        planted[name] = tmp_path / name
+        planted[name].write_bytes(b"PK half a zip")
+    os.utime(planted[".work.ora.k1ll3d_1.tmp"], (an_hour_ago, an_hour_ago))
+    os.utime(planted[".other.ora.k1ll3d_1.tmp"], (an_hour_ago, an_hour_ago))
+    write_ora(path, Document(width=4, height=4))
+    # the old leftover of work.ora goes; a young one (a save may be running) and another file's stay
+    assert sorted(os.listdir(tmp_path)) == [".other.ora.k1ll3d_1.tmp", ".work.ora.running1.tmp", "work.ora"]
+
 
 # ---------------------------------------------------------------------------------------------
 # exports

@@ -121,3 +121,16 @@ def make_window(qtbot, settings, tmp_path):
         return window
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread(qapp):
+    """Collect each test's cyclic garbage (widgets, sessions) here, on the main thread, and keep the
+    automatic collector off, so it can never destroy Qt objects on the engine's worker thread."""
+    import gc
+
+    from gui import gc_guard
+
+    gc_guard.install(qapp)
+    yield
+    gc.collect()

@@ -194,3 +194,22 @@ def test_saving_removes_the_autosave(qtbot, make_window, fake_engine, tmp_path):
     assert window.autosaver.ora_path.exists()
     assert window.save_document(str(tmp_path / "saved.ora"))
     assert not window.autosaver.ora_path.exists()
+
+
+def test_reopening_a_document_whose_models_are_gone_opens_it_and_says_so(qtbot, make_window, fake_engine, tmp_path,
+                                                                         warnings_shown):
+    doc = layered_document()
+    gone = str(tmp_path / "moved-away" / "latest_net_G.pth")
+    doc.state["paint"] = {"model": gone, "model_options": {"label_nc": 8}, "seed": 3, "style_path": None}
+    doc.state["latent_model"] = {"model": str(tmp_path / "ffhq.pkl"), "model_options": {}, "settings": {"psi": 0.5}}
+    path = tmp_path / "work.ora"
+    write_ora(path, doc)
+    window = make_window(fake_engine)
+    loads = []
+    window.load_model = lambda *args, **kwargs: loads.append(args)
+    assert window.open_document(str(path))
+    assert [l.name for l in window.document.document.layers] == ["Photo", "Labels", "Render"]
+    message = window.statusBar().currentMessage()
+    assert "Opened work.ora" in message and f"Paint model {gone} is not there" in message
+    assert "ffhq.pkl is not there" in message and "File > Open model" in message
+    assert loads == [] and warnings_shown == [] and not window.document.is_modified

@@ -254,3 +254,20 @@ def test_biggan_classes_truncation_and_blending(qtbot, make_window, real_engine,
     z1 = direct_render(real_engine, LatentSampleRequest(model=ref, seed=1, psi=0.7, class_vector=mixed.request.class_vector)).ws
     np.testing.assert_allclose(blended.ws, 0.5 * z0 + 0.5 * z1, atol=1e-6)
     assert not warnings_shown
+
+
+def test_reopening_a_document_loads_its_latent_model_and_settings(qtbot, make_window, real_engine, latent, tmp_path):
+    window, workspace = latent
+    workspace.session.set_psi(0.6)
+    workspace.session.set_seed(77)
+    expected = workspace.session.settings.to_dict()
+    path = tmp_path / "explore.ora"
+    window.document.new_document(8, 8)
+    assert window.save_document(str(path))
+
+    again = make_window(real_engine, shutdown=lambda: None)
+    session = again.workspace("Latent").session
+    assert again.open_document(str(path))
+    qtbot.waitUntil(lambda: session.model is not None and session.last is not None, timeout=WAIT_MS)
+    assert session.model.path == workspace.session.model.path
+    assert session.settings.to_dict() == expected and session.settings.psi == 0.6

@@ -189,3 +189,31 @@ def test_image_to_image_model_translates_the_document_image(qtbot, make_window, 
     qtbot.waitUntil(lambda: paint.session.last is not None, timeout=60_000)
     expected = real_engine.submit(SynthesizeRequest(ModelRef(str(path)), image)).result(60)
     assert np.array_equal(paint.session.last.image, expected.image)
+
+
+@needs_spade
+def test_reopening_a_document_loads_its_paint_model_with_its_options_and_seed(qtbot, make_window, real_engine,
+                                                                             tmp_path):
+    from engine.ora import read_ora
+
+    options = {"label_nc": 8, "crop_size": 64}
+    window = make_window(real_engine, shutdown=lambda: None)
+    paint = _load_paint_model(qtbot, window, options)
+    paint.session.brush.class_index = 4
+    paint.session.begin_stroke(20, 20)
+    paint.session.end_stroke(30, 30)
+    paint.style_panel.seed_spin.setValue(4242)
+    path = tmp_path / "work.ora"
+    assert window.save_document(str(path))
+    saved, _ = read_ora(path)
+    assert saved.state["paint"]["model"] == str(SPADE_SEG) and saved.state["paint"]["model_options"] == options
+
+    again = make_window(real_engine, shutdown=lambda: None)
+    session = again.workspace("Paint").session
+    assert session.model is None
+    assert again.open_document(str(path))
+    qtbot.waitUntil(lambda: session.model is not None, timeout=60_000)
+    assert session.model.path == str(SPADE_SEG) and session.model_options == options  # no question asked
+    assert session.seed == 4242 and again.workspace("Paint").style_panel.seed_spin.value() == 4242
+    assert (session.labels() == 4).sum() > 0 and not again.document.is_modified
+    qtbot.waitUntil(lambda: session.last is not None and session.last.seed == 4242, timeout=60_000)
