@@ -757,7 +757,8 @@ class MainWindow(QMainWindow):
                                                              f"Recover {candidate.name}"))
         candidate.discard()  # this window's autosaver keeps it safe from now on
         self.show_panel("Layers")
-        self.statusBar().showMessage(f"Recovered {candidate.describe()}. Save it to keep it.", 10000)
+        missing = self.restore_document_models()
+        self.statusBar().showMessage(" ".join([f"Recovered {candidate.describe()}. Save it to keep it."] + missing), 10000)
         if warnings:
             self._show_error("Some parts could not be recovered", "\n".join(warnings))
         return True
