@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.document import Layer
-from engine.errors import EngineError
+from engine.errors import EngineError, MissingOptionError
 from engine.types import EngineState, ImageResult, LoadModelRequest, ModelRef, ModelSummary, TestPatternRequest
 from engine.version import APP_NAME, APP_VERSION
 from gui.autosave import Autosaver, offer_recovery
@@ -42,7 +42,6 @@ from gui.document import DocumentModel
 from gui.engine_bridge import EngineBridge
 from gui.history_panel import HistoryPanel
 from gui.layers_panel import LayersPanel
-from engine.errors import MissingOptionError
 from gui.latent.workspace import LatentWorkspaceController
 from gui.paint.workspace import PaintWorkspaceController
 from gui.inpaint.workspace import InpaintWorkspaceController

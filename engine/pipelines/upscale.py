@@ -266,7 +266,6 @@ def _tiled_pass(run_tile, source, output, rows, cols, scale, tile, tile_pad, dev
     ys = tile_spans(height, len(rows), tile, tile_pad)
     xs = tile_spans(width, len(cols), tile, tile_pad)
     total = len(ys) * len(xs)
-    done = 0
     with torch.inference_mode():
         _tile_loop(run_tile, source, output, rows, cols, scale, ys, xs, total, device, dtype, ctx, value_scale,
                    to_output, fraction_span)

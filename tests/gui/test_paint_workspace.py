@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from engine.types import ModelRef, SynthesizeRequest
 from tests.compat.conftest import compat_root
