@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.loaders.base import LoadedModel  # noqa: E402
+from engine.memstats import peak_rss, reset_peak_rss  # noqa: E402
 from engine.models import esrgan, srvgg  # noqa: E402
 from engine.pipelines.upscale import upscale_image  # noqa: E402
 from engine.worker import JobContext  # noqa: E402
@@ -68,8 +69,8 @@ class PeakMemory:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             self.base = torch.cuda.memory_allocated()
-        elif _reset_rss():
-            self.base = _peak_rss()
+        elif reset_peak_rss():
+            self.base = peak_rss()
         else:
             self.base = None
         return self
@@ -79,25 +80,10 @@ class PeakMemory:
             torch.cuda.synchronize()
             self.added = torch.cuda.max_memory_allocated() - self.base
         elif self.base is not None:
-            self.added = _peak_rss() - self.base
+            self.added = peak_rss() - self.base
         return False
 
 
-def _reset_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss() -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def whole_forward(model: LoadedModel, image: np.ndarray, dtype: torch.dtype = torch.float32) -> np.ndarray:

@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from engine.memstats import peak_rss, reset_peak_rss
 from engine.errors import Cancelled, CheckpointError, DeviceError, InputError
 from engine.imageio import read_image, write_png
 from engine.loaders.base import LoadedModel
@@ -213,23 +214,6 @@ def test_folder_batch_skips_unreadable_files(vgg: LoadedModel, tmp_path: Path):
     assert events[-1].fraction == pytest.approx(2 / 3)
 
 
-def _peak_rss_reset() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_rss() -> int:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise OSError("no VmHWM")
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc peak-RSS reset")
 def test_peak_memory_does_not_grow_with_the_image(vgg: LoadedModel):
     """Peak process memory beyond the input and output arrays is bounded by the tile, not the image."""
@@ -237,11 +221,11 @@ def test_peak_memory_does_not_grow_with_the_image(vgg: LoadedModel):
     def extra(size: int, tile: int) -> int:
         image = _image(size, size)
         gc.collect()
-        if not _peak_rss_reset():
+        if not reset_peak_rss():
             pytest.skip("cannot reset the peak RSS")
-        base = _peak_rss()
+        base = peak_rss()
         out, _, _ = upscale_image(vgg, image, _ctx(), tile=tile, tile_pad=8)
-        return _peak_rss() - base - out.nbytes
+        return peak_rss() - base - out.nbytes
 
     extra(64, 64)  # warm up allocator and kernels
     small, large = extra(160, 128), extra(480, 128)
