@@ -33,3 +33,33 @@ def fixture_sets(name: str) -> list[Path]:
     if (path / "config.json").is_file():
         return [path]
     return sorted(p for p in path.iterdir() if (p / "config.json").is_file())
+
+
+def load_cases(folder: Path, separator: str = "__") -> dict:
+    """``cases.npz`` grouped by case: ``<case><separator><array>`` -> ``{case: {array: value}}``
+    (an array name missing after the separator is called ``"value"``). Loaded without pickles."""
+    import numpy as np
+
+    out: dict[str, dict[str, np.ndarray]] = {}
+    with np.load(folder / "cases.npz", allow_pickle=False) as data:
+        for key in data.files:
+            case, _, array = key.partition(separator)
+            out.setdefault(case, {})[array or "value"] = data[key]
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    """``loaded(path, **options)``: the model through ``load_model`` (the GUI's loader), loaded once
+    per module for each path and options."""
+    from engine.loaders import load_model
+
+    cache = {}
+
+    def get(path: Path, **options):
+        key = (path, tuple(sorted(options.items())))
+        if key not in cache:
+            cache[key] = load_model(path, options)
+        return cache[key]
+
+    return get

@@ -24,7 +24,7 @@ from engine.models.stylegan2 import to_uint8_image
 from engine.pipelines import latent
 from engine.types import ModelRef
 from engine.worker import JobContext
-from tests.compat.conftest import compat_root, family_dir, fixture_sets
+from tests.compat.conftest import compat_root, family_dir, fixture_sets, load_cases
 
 FAMILY_DIR = "biggan"
 IMG_ATOL = 1e-5  # the official float64 run is within 1.3e-6 of the float32 outputs
@@ -41,15 +41,6 @@ def _sets():
 SETS = _sets()
 
 
-def _cases(folder: Path) -> dict[str, dict[str, np.ndarray]]:
-    out: dict[str, dict[str, np.ndarray]] = {}
-    with np.load(folder / "cases.npz", allow_pickle=False) as data:
-        for key in data.files:
-            case, _, array = key.partition("__")
-            out.setdefault(case, {})[array] = data[key]
-    return out
-
-
 def _truncation(description: dict, case: str) -> float:
     """The exact Python double the case used (the float32 stored in cases.npz selects other BN rows)."""
     return float(description["cases"]["truncation_rows"][case]["t"])
@@ -63,19 +54,6 @@ def _paths(folder: Path, description: dict) -> list[Path]:
     """The folder and the .bin inside it: the two ways a user opens the model."""
     model_dir = _model_dir(folder, description)
     return [model_dir, model_dir / "pytorch_model.bin"]
-
-
-@pytest.fixture(scope="module")
-def loaded():
-    cache = {}
-
-    def get(path: Path, **options):
-        key = (path, tuple(sorted(options.items())))
-        if key not in cache:
-            cache[key] = load_model(path, options)
-        return cache[key]
-
-    return get
 
 
 def _render(model, case: dict[str, np.ndarray], truncation: float) -> torch.Tensor:
@@ -107,7 +85,7 @@ def test_config_and_summary(folder, description, loaded):
 
 @pytest.mark.parametrize("folder,description", SETS)
 def test_cases_match_the_official_outputs(folder, description, loaded):
-    cases = _cases(folder)
+    cases = load_cases(folder)
     assert set(cases) == set(description["cases"]["truncation_rows"])
     for path in _paths(folder, description):
         model = loaded(path)
@@ -123,7 +101,7 @@ def test_standing_statistics_row_follows_the_exact_truncation(folder, descriptio
     """float32 0.4 is a hair above 0.4, and the format then blends towards row 21: reproduced."""
     model = loaded(_paths(folder, description)[0])
     name = next(n for n, row in description["cases"]["truncation_rows"].items() if row["modf"][0] == 0.0 and row["t"] < 1)
-    case = _cases(folder)[name]
+    case = load_cases(folder)[name]
     exact = _render(model, case, _truncation(description, name))
     as_float32 = _render(model, case, float(np.float32(_truncation(description, name))))
     assert float((exact - as_float32).abs().max()) > 1e-3
@@ -131,7 +109,7 @@ def test_standing_statistics_row_follows_the_exact_truncation(folder, descriptio
 
 @pytest.mark.parametrize("folder,description", SETS)
 def test_sampler_reproduces_the_official_noise(folder, description):
-    cases = _cases(folder)
+    cases = load_cases(folder)
     seeds = description["cases"]["spec"]["seeds"]
     names = list(description["cases"]["truncation_rows"])
     assert len(seeds) == len(names)
@@ -145,7 +123,7 @@ def test_sampler_reproduces_the_official_noise(folder, description):
 
 @pytest.mark.parametrize("folder,description", SETS)
 def test_class_vectors_follow_the_one_hot_convention(folder, description):
-    cases = _cases(folder)
+    cases = load_cases(folder)
     spec = description["cases"]["spec"]
     n = description["BigGANConfig"]["num_classes"]
     names = list(description["cases"]["truncation_rows"])
@@ -163,7 +141,7 @@ def test_class_vectors_follow_the_one_hot_convention(folder, description):
 def test_latent_pipeline_renders_the_official_image(folder, description, loaded):
     model = loaded(_paths(folder, description)[0])
     name = "tinterp" if "tinterp" in description["cases"]["truncation_rows"] else next(iter(description["cases"]["truncation_rows"]))
-    case = _cases(folder)[name]
+    case = load_cases(folder)[name]
     request = LatentSampleRequest(model=ModelRef(str(folder)), psi=_truncation(description, name),
                                   class_vector=case["class_vector"][0], ws=case["z"][0])
     result = latent.sample(model, request, JobContext.detached())
@@ -179,7 +157,7 @@ def test_legacy_torch_format_loads_the_same(folder, description, loaded, tmp_pat
     torch.save(state, tmp_path / "pytorch_model.bin", _use_new_zipfile_serialization=False)
     shutil.copy(model_dir / "config.json", tmp_path / "config.json")
     legacy = load_model(tmp_path)
-    case = next(iter(_cases(folder).items()))
+    case = next(iter(load_cases(folder).items()))
     t = _truncation(description, case[0])
     assert torch.equal(_render(legacy, case[1], t), _render(loaded(model_dir), case[1], t))
 
@@ -191,7 +169,7 @@ def test_native_round_trip(folder, description, loaded, tmp_path):
     assert (again.family, again.source_format) == ("biggan", "gan-studio")
     assert again.config == model.config
     assert again.label_set == model.label_set
-    for name, case in _cases(folder).items():
+    for name, case in load_cases(folder).items():
         t = _truncation(description, name)
         assert torch.equal(_render(model, case, t), _render(again, case, t)), name
 

@@ -20,7 +20,7 @@ from engine.loaders import load_model, native
 from engine.pipelines.translate import synthesize
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
-from tests.compat.conftest import family_dir, fixture_sets
+from tests.compat.conftest import family_dir, fixture_sets, load_cases
 
 FAMILY = "pix2pix_cyclegan"
 SETS = fixture_sets(FAMILY)
@@ -39,16 +39,6 @@ def _options(config: dict) -> dict:
 
 def _first_file(path: Path) -> Path:
     return path / _config(path)["generator_files"][0]
-
-
-def _cases(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    with np.load(path / "cases.npz") as data:
-        arrays = {k: data[k] for k in data.files}
-    cases: dict[str, dict[str, np.ndarray]] = {}
-    for key, value in arrays.items():
-        case, _, name = key.partition("_")
-        cases.setdefault(case, {})[name] = value
-    return cases
 
 
 def _max_diff(a: torch.Tensor, b: np.ndarray) -> float:
@@ -91,7 +81,7 @@ def test_config_inferred_from_weights(path, loaded):
 @pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
 def test_outputs_match_official(path, loaded):
     model = loaded[path.name]
-    for name, case in _cases(path).items():
+    for name, case in load_cases(path, "_").items():
         with torch.no_grad():
             if model.family == "pix2pix_unet":
                 assert _max_diff(model.networks["G"](torch.from_numpy(case["real_A"])), case["fake_B"]) <= ATOL, name
@@ -110,7 +100,7 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
 def test_paint_pipeline_matches_official(path, loaded):
     model = loaded[path.name]
-    case = _cases(path)["case1"]
+    case = load_cases(path, "_")["case1"]
     image = _to_uint8(case["real_A"][0])
     request = SynthesizeRequest(model=ModelRef(str(_first_file(path))), label_map=image)
     result = synthesize(model, request, JobContext.detached())
@@ -124,7 +114,7 @@ def test_native_round_trip(path, loaded, tmp_path):
     again = load_model(native.save(model, tmp_path / "model.safetensors"))
     assert again.family == model.family and again.config == model.config
     assert sorted(again.networks) == sorted(model.networks)
-    x = torch.from_numpy(_cases(path)["case1"]["real_A"])
+    x = torch.from_numpy(load_cases(path, "_")["case1"]["real_A"])
     with torch.no_grad():
         for role, net in model.networks.items():
             assert torch.equal(net(x), again.networks[role](x)), role
@@ -150,9 +140,9 @@ def test_ambiguous_resnet_file_names_the_model_option(path, tmp_path):
     assert "model=cycle_gan" in str(info.value)
     model = load_model(lone, {"model": "cycle_gan"})
     assert model.family == "cyclegan_resnet" and list(model.networks) == ["G"]
-    x = torch.from_numpy(_cases(path)["case1"]["real_A"])
+    x = torch.from_numpy(load_cases(path, "_")["case1"]["real_A"])
     with torch.no_grad():
-        assert _max_diff(model.networks["G"](x), _cases(path)["case1"]["fake_B"]) <= ATOL
+        assert _max_diff(model.networks["G"](x), load_cases(path, "_")["case1"]["fake_B"]) <= ATOL
     # an opt.txt next to the file decides too
     (tmp_path / "opt.txt").write_text("------------ Options -------------\nmodel: cycle_gan\t[default: test]\nnetG: resnet_9blocks\n")
     assert load_model(lone).family == "cyclegan_resnet"

@@ -20,7 +20,7 @@ from engine.models.pix2pixhd import instance_edges, one_hot_labels
 from engine.pipelines.translate import pix2pixhd_inputs, synthesize
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
-from tests.compat.conftest import family_dir, fixture_sets
+from tests.compat.conftest import family_dir, fixture_sets, load_cases
 
 FAMILY = "pix2pixhd"
 SETS = fixture_sets(FAMILY)
@@ -38,16 +38,6 @@ def _config(path: Path) -> dict:
 
 def _options(config: dict, names=USER_OPTIONS) -> dict:
     return {k: config[k] for k in names if k in config}
-
-
-def _cases(path: Path) -> dict[str, dict[str, np.ndarray]]:
-    with np.load(path / "cases.npz") as data:
-        arrays = {k: data[k] for k in data.files}
-    cases: dict[str, dict[str, np.ndarray]] = {}
-    for key, value in arrays.items():
-        case, _, name = key.partition("_")
-        cases.setdefault(case, {})[name] = value
-    return cases
 
 
 def _max_diff(a: torch.Tensor | np.ndarray, b: np.ndarray) -> float:
@@ -92,7 +82,7 @@ def test_preprocessing_matches_official(path, loaded):
     """One-hot + instance edges (+ per-instance encoder features) computed by our code."""
     config = _config(path)
     model = loaded[path.name]
-    for name, case in _cases(path).items():
+    for name, case in load_cases(path, "_").items():
         labels = torch.from_numpy(case["label"])
         instances = torch.from_numpy(case["instance"]) if "instance" in case else None
         onehot = one_hot_labels(labels, model.config.label_nc)
@@ -114,7 +104,7 @@ def test_outputs_match_official(path, loaded):
     config = _config(path)
     model = loaded[path.name]
     checked = 0
-    for name, case in _cases(path).items():
+    for name, case in load_cases(path, "_").items():
         labels = torch.from_numpy(case["label"])
         instances = torch.from_numpy(case["instance"]) if "instance" in case else None
         with torch.no_grad():
@@ -143,7 +133,7 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 def test_paint_pipeline_matches_official(path, loaded):
     """The Paint pipeline (label map + instance map + style image as uint8) gives the official image."""
     model = loaded[path.name]
-    case = _cases(path)["case1"]
+    case = load_cases(path, "_")["case1"]
     style = _to_uint8(case["real_image"][0]) if "real_image" in case else None
     if style is not None:
         assert np.allclose((style.astype(np.float32) / 255 - 0.5) / 0.5, case["real_image"][0].transpose(1, 2, 0), atol=1e-6)
@@ -169,7 +159,7 @@ def test_native_round_trip(path, loaded, tmp_path):
     assert again.family == "pix2pixhd" and again.config == model.config
     assert sorted(again.networks) == sorted(model.networks)
     assert again.label_set == model.label_set
-    case = _cases(path)["case0"]
+    case = load_cases(path, "_")["case0"]
     labels = torch.from_numpy(case["label"])
     instances = torch.from_numpy(case["instance"]) if "instance" in case else None
     with torch.no_grad():

@@ -42,18 +42,6 @@ def _models():
 MODELS = _models()
 
 
-@pytest.fixture(scope="module")
-def loaded():
-    cache = {}
-
-    def get(path: Path):
-        if path not in cache:
-            cache[path] = load_model(path)
-        return cache[path]
-
-    return get
-
-
 def _cases(folder: Path, model: str) -> dict[str, dict[str, np.ndarray]]:
     with np.load(folder / "cases.npz", allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}

@@ -18,7 +18,7 @@ from engine.errors import CheckpointError, UnsafePickleError
 from engine.loaders import native
 from engine.loaders.detect import load_model
 from engine.loaders.files import read_checkpoint
-from tests.compat.conftest import compat_root, family_dir, fixture_sets
+from tests.compat.conftest import compat_root, family_dir, fixture_sets, load_cases
 
 FAMILY_DIR = "stylegan2_rosinality"
 IMG_ATOL = 1e-4
@@ -48,15 +48,6 @@ def _files(folder: Path, config: dict) -> tuple[Path, Path | None]:
     return train, converted
 
 
-def _cases(folder: Path) -> dict[str, dict[str, np.ndarray]]:
-    out: dict[str, dict[str, np.ndarray]] = {}
-    with np.load(folder / "cases.npz", allow_pickle=False) as data:
-        for key in data.files:
-            case, _, array = key.partition("__")
-            out.setdefault(case, {})[array or "value"] = data[key]
-    return out
-
-
 def _t(a) -> torch.Tensor:
     return torch.from_numpy(np.asarray(a, dtype=np.float32))
 
@@ -64,19 +55,6 @@ def _t(a) -> torch.Tensor:
 def _diff(a: torch.Tensor, b: np.ndarray) -> float:
     assert tuple(a.shape) == b.shape
     return float((a - _t(b)).abs().max())
-
-
-@pytest.fixture(scope="module")
-def loaded():
-    cache = {}
-
-    def get(path: Path, **options):
-        key = (path, tuple(sorted(options.items())))
-        if key not in cache:
-            cache[key] = load_model(path, options)
-        return cache[key]
-
-    return get
 
 
 def test_fixture_folder_present_or_skipped():
@@ -103,7 +81,7 @@ def test_config_is_read_from_the_weights(folder, config, loaded):
 def test_train_checkpoint_cases_match(folder, config, loaded):
     train, _ = _files(folder, config)
     G = loaded(train).networks["G"]
-    cases = _cases(folder)
+    cases = load_cases(folder)
     center = _t(cases["mean_latent"]["value"])
     num_ws = G.num_ws
     checked = []
@@ -140,7 +118,7 @@ def test_missing_latent_avg_is_computed_reproducibly_and_noted(folder, config, l
     w_avg = model.networks["G"].mapping.w_avg
     assert torch.equal(w_avg, again.networks["G"].mapping.w_avg)
     # it estimates the same mean as the official mean_latent (4096 other samples)
-    mean_latent = _t(_cases(folder)["mean_latent"]["value"]).reshape(-1)
+    mean_latent = _t(load_cases(folder)["mean_latent"]["value"]).reshape(-1)
     assert float((w_avg - mean_latent).norm() / mean_latent.norm()) < 0.05
 
 
@@ -151,7 +129,7 @@ def test_converted_file_uses_its_latent_avg(folder, config, loaded):
         pytest.skip("no converted file in this set")
     model = loaded(converted)
     G = model.networks["G"]
-    case = _cases(folder)["converted"]
+    case = load_cases(folder)["converted"]
     assert _diff(G.mapping.w_avg, case["latent_avg"]) == 0.0
     assert not model.notes
     with torch.no_grad():
