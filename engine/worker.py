@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from engine.errors import Cancelled, EngineShutdownError
 from engine.types import EngineState, ProgressEvent
@@ -32,6 +32,16 @@ ProgressCallback = Callable[[ProgressEvent], None]
 Handler = Callable[[Any, "JobContext"], Any]
 
 _job_ids = itertools.count(1)
+
+
+class Context(Protocol):
+    """What a pipeline needs of a job context (:class:`JobContext` has it; tests may pass a stand-in)."""
+
+    device: Any
+
+    def progress(self, fraction: float | None, message: str = "") -> None: ...
+
+    def check_cancelled(self) -> None: ...
 
 
 class JobContext:

@@ -35,7 +35,6 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -46,6 +45,7 @@ from engine.errors import InputError
 from engine.inpaint_types import FilledRegion, InpaintRequest, InpaintResult
 from engine.loaders.base import LoadedModel
 from engine.models.context_encoder import ContextEncoderConfig, composite, prepare_input
+from engine.worker import Context
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +54,6 @@ INPAINT_FAMILIES = ("context_encoder",)
 MERGE_DISTANCE = 4
 #: the largest feather width accepted, in pixels
 MAX_FEATHER = 256
-
-
-class Context(Protocol):
-    """What the pipeline needs of a job context (``engine.worker.JobContext`` has it)."""
-
-    device: Any
-
-    def progress(self, fraction: float | None, message: str = "") -> None: ...
-
-    def check_cancelled(self) -> None: ...
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from engine.errors import CheckpointError, DeviceError, EngineError, InputError
 from engine.loaders.base import LoadedModel, config_to_dict, strict_load
 from engine.types import UpscaleRequest, UpscaleResult
+from engine.worker import Context
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +53,6 @@ MIN_TILE = 32
 #: ITU-R BT.601 luma weights (what OpenCV's RGB2GRAY uses)
 LUMA = (0.299, 0.587, 0.114)
 UPSCALE_FAMILIES = ("esrgan", "srvgg", "srresnet")
-
-
-class Context(Protocol):
-    """What the pipeline needs of a job context (``engine.worker.JobContext`` has it)."""
-
-    device: Any
-
-    def progress(self, fraction: float | None, message: str = "") -> None: ...
-
-    def check_cancelled(self) -> None: ...
 
 
 # ---------------------------------------------------------------------------------------------
