@@ -229,7 +229,8 @@ def test_peak_memory_does_not_grow_with_the_image(vgg: LoadedModel):
 
     extra(64, 64)  # warm up allocator and kernels
     small, large = extra(160, 128), extra(480, 128)
-    whole = extra(480, 0)
-    # 9x the pixels: the tiled run's extra memory stays put, the whole-image run's does not
+    whole = extra(720, 0)
+    # 9x the pixels: the tiled run's extra memory stays put; the control (a whole-image run, made
+    # big enough that its growth stands well above allocator noise) shows the measurement sees growth
     assert large - small < 8 * 2**20, (small, large)
     assert whole - large > 20 * 2**20, (large, whole)
