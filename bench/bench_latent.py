@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from engine.latent_types import LatentDirection, LatentSampleRequest
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models.stylegan2 import StyleGAN2Config, build_networks
 from engine.pipelines import latent
 from engine.types import ModelRef

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.loaders.base import LoadedModel  # noqa: E402
+from engine.models.loaded import LoadedModel  # noqa: E402
 from engine.memstats import peak_rss, reset_peak_rss  # noqa: E402
 from engine.models import esrgan, srvgg  # noqa: E402
 from engine.pipelines.upscale import upscale_image  # noqa: E402

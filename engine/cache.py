@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.loaders.detect import load_model
 from engine.types import ModelRef
 

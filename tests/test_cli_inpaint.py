@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 def models(tmp_path_factory) -> dict[str, Path]:
     import torch
 
-    from engine.loaders.base import LoadedModel
+    from engine.models.loaded import LoadedModel
     from engine.loaders.native import save
     from engine.models import context_encoder, srvgg
 

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 def _save_model(path: Path, seed: int) -> Path:
     import torch
 
-    from engine.loaders.base import LoadedModel
+    from engine.models.loaded import LoadedModel
     from engine.loaders.native import save
     from engine.models import srvgg
 

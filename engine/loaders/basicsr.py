@@ -32,7 +32,8 @@ from typing import Any, Mapping
 import torch
 
 from engine.errors import CheckpointError, MissingOptionError
-from engine.loaders.base import LoadedModel, RawCheckpoint, strict_load
+from engine.models.loaded import LoadedModel
+from engine.loaders.base import RawCheckpoint, strict_load
 from engine.models import esrgan, srresnet, srvgg
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,8 @@ import torch
 
 from engine.errors import CheckpointError, MissingOptionError
 from engine.labelsets import LabelClass, LabelSet, generic, voc_color
-from engine.loaders.base import LoadedModel, RawCheckpoint, strict_load
+from engine.models.loaded import LoadedModel
+from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.files import read_torch_file
 from engine.models.biggan import BigGANConfig, build_networks, spectral_sigmas
 

@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import torch
 
 from engine.errors import CheckpointError, UnknownFormatError
-from engine.loaders.base import LoadedModel, RawCheckpoint
+from engine.models.loaded import LoadedModel
+from engine.loaders.base import RawCheckpoint
 from engine.loaders.files import read_checkpoint
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,8 @@ import torch
 
 from engine.errors import CheckpointError
 from engine.loaders import basicsr
-from engine.loaders.base import LoadedModel, RawCheckpoint
+from engine.models.loaded import LoadedModel
+from engine.loaders.base import RawCheckpoint
 
 NAME = "esrgan-legacy"
 FAMILY = "esrgan"

@@ -20,7 +20,8 @@ import torch
 
 from engine.errors import CheckpointError
 from engine.fileutil import atomic_write
-from engine.loaders.base import LoadedModel, RawCheckpoint, config_from_dict, config_to_dict, strict_load
+from engine.models.loaded import LoadedModel, config_from_dict, config_to_dict
+from engine.loaders.base import RawCheckpoint, strict_load
 from engine.models import family_module
 from engine.version import APP_VERSION
 

@@ -22,7 +22,8 @@ from typing import Any, Mapping
 import torch
 
 from engine.errors import CheckpointError
-from engine.loaders.base import LoadedModel, RawCheckpoint, strict_load
+from engine.models.loaded import LoadedModel
+from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.resnet_layout import (
     PIX2PIXHD, ResnetLayout, as_bool, as_int, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
     generator_state, is_local_enhancer, is_resnet_generator, is_unet, norm_kind, option_text,

@@ -29,7 +29,8 @@ import torch
 
 from engine.errors import CheckpointError, MissingOptionError
 from engine.labelsets import model_label_set
-from engine.loaders.base import LoadedModel, RawCheckpoint, strict_load
+from engine.models.loaded import LoadedModel
+from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.resnet_layout import (
     JUNYANZ, as_bool, as_int, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
     generator_state, is_feature_encoder, is_local_enhancer, is_resnet_generator, is_unet, norm_kind,

@@ -46,7 +46,8 @@ import torch
 
 from engine.errors import CheckpointError, MissingOptionError
 from engine.labelsets import model_label_set
-from engine.loaders.base import LoadedModel, RawCheckpoint, strict_load
+from engine.models.loaded import LoadedModel
+from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.files import read_torch_file
 from engine.models.spade import UPSAMPLING_STEPS, ConvEncoder, SpadeConfig, SpadeGenerator
 

@@ -21,7 +21,8 @@ from typing import Any, Mapping
 import torch
 
 from engine.errors import CheckpointError
-from engine.loaders.base import LoadedModel, RawCheckpoint, strict_load
+from engine.models.loaded import LoadedModel
+from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.safe_pickle import PersistentObject
 from engine.models.stylegan2 import StyleGAN2Config, build_networks, make_filter, widths_from_channel_rule
 

@@ -30,7 +30,8 @@ from typing import Any, Mapping
 import torch
 
 from engine.errors import CheckpointError
-from engine.loaders.base import LoadedModel, RawCheckpoint, strict_load
+from engine.models.loaded import LoadedModel
+from engine.loaders.base import RawCheckpoint, strict_load
 from engine.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator, build_networks, make_filter
 
 log = logging.getLogger(__name__)

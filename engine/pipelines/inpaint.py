@@ -43,7 +43,7 @@ from PIL import Image
 
 from engine.errors import InputError
 from engine.inpaint_types import FilledRegion, InpaintRequest, InpaintResult
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models.context_encoder import ContextEncoderConfig, composite, prepare_input
 from engine.worker import Context
 

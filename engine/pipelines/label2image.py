@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from engine.errors import InputError
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models.spade import SpadeConfig
 from engine.pipelines.spade_fast import CACHE_KEY, SpadeModulationCache, onehot_from_codes
 from engine.types import SynthesizeRequest, SynthesizeResult

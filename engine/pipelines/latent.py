@@ -36,7 +36,7 @@ from engine.latent_types import (
     LatentSampleRequest,
     LatentSampleResult,
 )
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models.stylegan2 import StyleGAN2Generator, SynthesisState, to_uint8_image
 from engine.pipelines import latent_biggan
 

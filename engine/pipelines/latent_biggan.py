@@ -36,7 +36,7 @@ from engine.latent_types import (
     LatentSampleRequest,
     LatentSampleResult,
 )
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models.biggan import BigGANGenerator, truncated_noise_sample
 from engine.models.stylegan2 import to_uint8_image
 

@@ -35,7 +35,7 @@ import torch
 
 from engine.errors import InputError
 from engine.labelsets import check_label_range
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models.pix2pixhd import Pix2PixHDConfig, generator_input
 from engine.types import SynthesizeRequest, SynthesizeResult
 

@@ -40,7 +40,8 @@ import torch
 import torch.nn.functional as F
 
 from engine.errors import CheckpointError, DeviceError, EngineError, InputError
-from engine.loaders.base import LoadedModel, config_to_dict, strict_load
+from engine.models.loaded import LoadedModel, config_to_dict
+from engine.loaders.base import strict_load
 from engine.types import UpscaleRequest, UpscaleResult
 from engine.worker import Context
 

@@ -44,7 +44,7 @@ from PIL import Image
 from engine.errors import EngineError, InputError
 from engine.imageio import IMAGE_EXTENSIONS, read_image
 from engine.loaders import native
-from engine.loaders.base import LoadedModel, config_to_dict
+from engine.models.loaded import LoadedModel, config_to_dict
 from engine.models.context_encoder import (
     ContextEncoderConfig,
     build_networks,

@@ -9,7 +9,7 @@ import torch
 
 from engine.imageio import write_png
 from engine.loaders import load_model, native
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models import FAMILIES, family_module
 from engine.models.context_encoder import (
     ChannelWiseFC,

@@ -14,7 +14,7 @@ from engine.cache import ModelCache
 from engine.device import select_device
 from engine.document import Document, Layer
 from engine.errors import DeviceError
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.types import ModelRef
 
 REPO = Path(__file__).resolve().parents[2]

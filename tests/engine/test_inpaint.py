@@ -10,7 +10,7 @@ import torch
 
 from engine.errors import Cancelled, InputError
 from engine.inpaint_types import InpaintRequest, InpaintResult
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models import context_encoder, srvgg
 from engine.pipelines.inpaint import feather_alpha, find_regions, inpaint, label_components
 from engine.types import ModelRef

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine.errors import Cancelled, InputError
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models.spade import SpadeConfig, SpectralConv2d, build_networks
 from engine.pipelines.label2image import (modulation_cache, render_eager, semantic_codes, semantic_onehot,
                                           synthesize)

@@ -14,7 +14,7 @@ from engine.latent_types import (
     LatentSampleRequest,
     StyleMix,
 )
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.pipelines import latent
 from engine.types import ModelRef
 from engine.worker import JobContext

@@ -17,7 +17,7 @@ from engine.latent_types import (
     StyleMix,
     class_mix_vector,
 )
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models.biggan import BigGANConfig, build_networks, standing_statistics, truncated_noise_sample
 from engine.pipelines import latent
 from engine.types import ModelRef

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.loaders.base import config_from_dict, config_to_dict
+from engine.models.loaded import config_from_dict, config_to_dict
 from engine.models import family_module
 from engine.models.stylegan2 import (
     StyleGAN2Config,

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine.errors import Cancelled, InputError
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models import cyclegan, pix2pix, pix2pixhd
 from engine.pipelines.translate import image_to_tensor, sample_instance_features, synthesize, valid_size
 from engine.types import ModelRef, SynthesizeRequest

@@ -15,7 +15,7 @@ from torch import nn
 from engine.memstats import peak_rss, reset_peak_rss
 from engine.errors import Cancelled, CheckpointError, DeviceError, InputError
 from engine.imageio import read_image, write_png
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.models import esrgan, srvgg
 from engine.pipelines.upscale import interpolate_models, upscale, upscale_folder, upscale_image
 from engine.types import ModelRef, UpscaleRequest

@@ -10,7 +10,7 @@ import torch
 
 from engine.errors import CheckpointError, InputError
 from engine.imageio import read_image, write_png
-from engine.loaders.base import LoadedModel
+from engine.models.loaded import LoadedModel
 from engine.loaders.native import save
 from engine.models import esrgan, srvgg
 from engine.service import BLEND_CACHE_KEY, Engine

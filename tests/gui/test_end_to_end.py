@@ -28,7 +28,7 @@ def _context_encoder(path) -> str:
     """A tiny random-weight context encoder in GAN Studio's format (no trained one ships yet)."""
     import torch
 
-    from engine.loaders.base import LoadedModel
+    from engine.models.loaded import LoadedModel
     from engine.loaders.native import save
     from engine.models import context_encoder
 

@@ -23,7 +23,7 @@ H, W = 48, 64
 def _save_model(path: Path) -> str:
     import torch
 
-    from engine.loaders.base import LoadedModel
+    from engine.models.loaded import LoadedModel
     from engine.loaders.native import save
     from engine.models import context_encoder
 

@@ -17,7 +17,7 @@ SCALE = 2
 def _save_model(path: Path, seed: int) -> str:
     import torch
 
-    from engine.loaders.base import LoadedModel
+    from engine.models.loaded import LoadedModel
     from engine.loaders.native import save
     from engine.models import srvgg
 
