@@ -19,7 +19,13 @@ MODEL_SUFFIXES = {".safetensors", ".pth", ".pt", ".bin", ".pkl", ".ckpt"}
 
 
 def _gui_arguments(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="gan-studio", description="Open GAN Studio. Headless commands: gan-studio COMMAND --help")
+    epilog = None
+    if "-h" in argv or "--help" in argv:
+        from engine.cli import command_list  # imports the command modules: only when help is asked for
+
+        epilog = command_list()
+    parser = argparse.ArgumentParser(prog="gan-studio", description="Open GAN Studio (the app), or run a headless command.",
+                                     epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", help="cpu, cuda, cuda:N, mps or auto (default: GAN_STUDIO_DEVICE or auto)")
     parser.add_argument("--precision", help="fp32 (default), fp16, bf16 or auto")
     parser.add_argument("-v", "--verbose", action="store_true")

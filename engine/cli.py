@@ -34,8 +34,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.commands.export",
 )
 
-#: subcommand names (known without importing torch: main.py uses it to pick CLI vs GUI)
-COMMANDS: tuple[str, ...] = tuple(name.rsplit(".", 1)[1] for name in COMMAND_MODULES)
+#: subcommand names (known without importing torch: main.py uses it to pick CLI vs GUI);
+#: ``help [COMMAND]`` is answered here, not by a module
+COMMANDS: tuple[str, ...] = tuple(name.rsplit(".", 1)[1] for name in COMMAND_MODULES) + ("help",)
 
 
 def command_modules() -> dict[str, ModuleType]:
@@ -44,6 +45,31 @@ def command_modules() -> dict[str, ModuleType]:
         module = importlib.import_module(name)
         modules[module.NAME] = module
     return modules
+
+
+def command_list() -> str:
+    """Every headless command with its one-line description, as ``--help`` prints them."""
+    modules = command_modules()
+    width = max(len(name) for name in modules) + 2
+    lines = ["Headless commands (gan-studio COMMAND --help, or gan-studio help COMMAND, for each one's options):"]
+    lines += [f"  {name.ljust(width)}{module.HELP}" for name, module in modules.items()]
+    return "\n".join(lines)
+
+
+def _help(topic: Sequence[str]) -> int:
+    """``gan-studio help`` lists the commands; ``gan-studio help COMMAND`` prints that command's help."""
+    if not topic:
+        print(build_parser().format_usage().rstrip())
+        print(command_list())
+        return 0
+    if topic[0] not in command_modules():
+        print(f"error: there is no command '{topic[0]}'.\n{command_list()}", file=sys.stderr)
+        return 2
+    try:
+        build_parser().parse_args([topic[0], "--help"])
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,8 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "help":
+        return _help(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not args.command:
         parser.print_help()

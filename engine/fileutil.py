@@ -4,7 +4,9 @@
         write_something(tmp)
     # now out.png is the complete new file (fsync'd, renamed over the old one)
 
-If the block raises, the temporary file is removed and the previous file is untouched. A process
+The new file gets the permissions a plain ``open(path, "w")`` would give it: those of the file it
+replaces, or for a new file 0o666 less the user's umask (``mkstemp`` alone would leave it 0600,
+readable only by its owner). If the block raises, the temporary file is removed and the previous file is untouched. A process
 killed mid-save cannot remove its temporary file (``.NAME.XXXXXXXX.tmp`` next to the target);
 :func:`cleanup_stale_temps` removes such leftovers before the next save of that file.
 Plain Python only (no torch, no Qt).
@@ -47,12 +49,36 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        _give_normal_mode(tmp, path)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     _fsync_directory(path.parent)
+
+
+def _current_umask() -> int:
+    """The process's umask: read from /proc on Linux (no race with other threads), else set and set back."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _give_normal_mode(tmp: Path, target: Path) -> None:
+    """Give ``tmp`` the mode of the file it will replace, or the umask's default for a new file."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_current_umask()
+    except OSError:
+        return
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, mode)
 
 
 def cleanup_stale_temps(path: str | os.PathLike, older_than_s: float = STALE_TEMP_AGE_S) -> list[Path]:

@@ -61,8 +61,50 @@ def read_checkpoint(path: str | Path) -> RawCheckpoint:
     return ckpt
 
 
+#: how the files that are not PyTorch checkpoints begin, with what to call them
+_OTHER_FILE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"<", "an HTML or XML page (often a download that failed)"),
+    (b"{", "a JSON file"),
+)
+
+
+def not_a_torch_file(path: Path) -> str | None:
+    """What ``path`` is when it cannot be a PyTorch checkpoint, judged from its first bytes; None when it may be one.
+
+    A ``torch.save`` file is a zip archive (``PK``) or, from old PyTorch versions, a pickle (first byte 0x80).
+    """
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError:
+        return None  # torch.load reports the I/O error with its own words
+    if not head:
+        return "an empty file"
+    if head.startswith(b"PK") or head[:1] == b"\x80":
+        return None
+    for magic, what in _OTHER_FILE_MAGIC:
+        if head.lstrip().startswith(magic):
+            return what
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not a PyTorch file"
+    return "a text file"
+
+
 def read_torch_file(path: Path) -> Any:
     """``torch.load(weights_only=True)`` on the CPU with errors for people."""
+    what = not_a_torch_file(path)
+    if what is not None:
+        raise CheckpointError(
+            f"{path.name} is not a checkpoint at all: it is {what}, only named like one. "
+            "Pick the model file itself (a .pth/.pt/.bin saved by PyTorch, a .pkl network pickle or a .safetensors file)."
+        )
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(path, map_location="cpu", weights_only=True)

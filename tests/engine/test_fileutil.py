@@ -74,3 +74,31 @@ def test_cleanup_matches_the_names_atomic_write_really_uses(tmp_path, monkeypatc
 
 def test_cleanup_of_a_missing_folder_does_nothing(tmp_path):
     assert cleanup_stale_temps(tmp_path / "nowhere" / "doc.ora") == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_new_files_get_the_umask_mode_not_the_private_temp_mode(tmp_path):
+    old_mask = os.umask(0o022)
+    try:
+        target = tmp_path / "export.png"
+        with atomic_write(target) as tmp:
+            tmp.write_bytes(b"png")
+        assert target.stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        other = tmp_path / "private.png"
+        with atomic_write(other) as tmp:
+            tmp.write_bytes(b"png")
+        assert other.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old_mask)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_a_replaced_file_keeps_its_mode(tmp_path):
+    target = tmp_path / "doc.ora"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o640)
+    with atomic_write(target) as tmp:
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    assert target.stat().st_mode & 0o777 == 0o640

@@ -121,8 +121,20 @@ def test_image_renamed_to_pth(tmp_path):
 
     path = tmp_path / "photo.pth"
     Image.new("RGB", (8, 8)).save(path, format="PNG")
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="not a checkpoint at all: it is a PNG image"):
         load_model(path)
+
+
+@pytest.mark.parametrize("content, what", [(b"just some notes\n", "a text file"), (b"", "an empty file"),
+                                           (b"<html><body>Not found</body></html>", "an HTML")])
+def test_non_checkpoint_renamed_to_pth_is_called_that(tmp_path, content, what):
+    path = tmp_path / "latest_net_G.pth"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as info:
+        load_model(path)
+    assert isinstance(info.value, CheckpointError) and not isinstance(info.value, UnsafePickleError)
+    assert f"not a checkpoint at all: it is {what}" in str(info.value)
+    assert "Python objects" not in str(info.value)
 
 
 def test_unknown_extension(tmp_path):
