@@ -109,7 +109,7 @@ def architecture_of(state: Mapping[str, torch.Tensor]) -> str | None:
     return None
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     state, _ = find_state_dict(ckpt)
     return architecture_of(state) is not None
 

@@ -23,9 +23,10 @@ import torch
 
 from engine.errors import CheckpointError
 from engine.models.loaded import LoadedModel
+from engine.loaders.files import read_checkpoint
 from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.resnet_layout import (
-    PIX2PIXHD, ResnetLayout, as_bool, as_int, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
+    JUNYANZ, ResnetLayout, as_bool, as_int, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
     generator_state, is_local_enhancer, is_resnet_generator, is_unet, norm_kind, option_text,
     parse_resnet_sequential, sibling_file,
 )
@@ -39,25 +40,26 @@ FAMILY = "pix2pix_unet|cyclegan_resnet"
 FAMILIES = ("pix2pix_unet", "cyclegan_resnet")
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
+    """A U-Net generator, or a lone ResNet generator that :func:`classify_resnet_generator`
+    attributes to this project (it raises :class:`MissingOptionError` when nothing tells)."""
     state = generator_state(ckpt)
     if not state:
         return False
-    return is_unet(state) or (is_resnet_generator(state) and not is_local_enhancer(state))
+    if is_unet(state):
+        return True
+    if not is_resnet_generator(state) or is_local_enhancer(state):
+        return False
+    kind, reason = classify_resnet_generator(ckpt, state, options)
+    if kind == JUNYANZ:
+        log.info("%s: a CycleGAN/pix2pix ResNet generator (%s)", ckpt.name, reason)
+    return kind == JUNYANZ
 
 
 def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
     state = generator_state(ckpt)
     if is_unet(state):
         return _load_unet(ckpt, state, options)
-    if not options.get("format"):
-        kind, reason = classify_resnet_generator(ckpt, state, options)
-        if kind == PIX2PIXHD:
-            from engine.loaders import pix2pixhd_official
-
-            log.info("%s: a pix2pixHD generator (%s)", ckpt.name, reason)
-            return pix2pixhd_official.load(ckpt, options)
-        log.info("%s: a CycleGAN/pix2pix ResNet generator (%s)", ckpt.name, reason)
     return _load_resnet(ckpt, state, options)
 
 
@@ -125,8 +127,6 @@ def _same_architecture(a: ResnetLayout, b: ResnetLayout) -> bool:
 
 
 def _load_resnet(ckpt: RawCheckpoint, state: dict[str, torch.Tensor], options: Mapping[str, Any]) -> LoadedModel:
-    from engine.loaders.files import read_checkpoint
-
     notes: list[str] = []
     parsed = file_role(ckpt.name)
     role = parsed[1] if parsed and parsed[1] in ("G_A", "G_B") else "G"

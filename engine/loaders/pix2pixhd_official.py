@@ -30,9 +30,10 @@ import torch
 from engine.errors import CheckpointError, MissingOptionError
 from engine.labelsets import model_label_set
 from engine.models.loaded import LoadedModel
+from engine.loaders.files import read_checkpoint
 from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.resnet_layout import (
-    JUNYANZ, as_bool, as_int, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
+    PIX2PIXHD, as_bool, as_int, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
     generator_state, is_feature_encoder, is_local_enhancer, is_resnet_generator, is_unet, norm_kind,
     option_text, parse_resnet_sequential, sibling_file,
 )
@@ -47,21 +48,25 @@ FAMILY = "pix2pixhd"
 _DEFAULT_INPUT_CHANNELS = 36
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
+    """A local enhancer, a feature encoder with its generator next to it, or a lone ResNet
+    generator that :func:`classify_resnet_generator` attributes to pix2pixHD (it raises
+    :class:`MissingOptionError` when nothing tells the two projects apart)."""
     state = generator_state(ckpt)
     if not state:
         return False
     if is_local_enhancer(state):
         return True
     if is_resnet_generator(state) and not is_unet(state):
-        return True  # possibly CycleGAN's; load() decides and hands over
+        kind, reason = classify_resnet_generator(ckpt, state, options)
+        if kind == PIX2PIXHD:
+            log.info("%s: a pix2pixHD generator (%s)", ckpt.name, reason)
+        return kind == PIX2PIXHD
     role = file_role(ckpt.name)
     return bool(role and role[1] == "E" and is_feature_encoder(state) and sibling_file(ckpt, "G"))
 
 
 def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
-    from engine.loaders.files import read_checkpoint
-
     notes: list[str] = []
     state = generator_state(ckpt)
     role = file_role(ckpt.name)
@@ -72,15 +77,6 @@ def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
         notes.append(f"{ckpt.name} is the feature encoder; loaded the generator {generator_path.name} with it.")
         ckpt = read_checkpoint(generator_path)
         state = generator_state(ckpt)
-
-    if not is_local_enhancer(state) and not options.get("format"):
-        kind, reason = classify_resnet_generator(ckpt, state, options)
-        if kind == JUNYANZ:
-            from engine.loaders import pix2pix_cyclegan_official
-
-            log.info("%s: a CycleGAN/pix2pix ResNet generator (%s)", ckpt.name, reason)
-            return pix2pix_cyclegan_official.load(ckpt, options)
-        log.info("%s: a pix2pixHD generator (%s)", ckpt.name, reason)
 
     encoder_state: dict[str, torch.Tensor] | None = None
     encoder_path = sibling_file(ckpt, "E")

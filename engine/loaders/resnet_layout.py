@@ -5,7 +5,8 @@ Both official projects store their ResNet generators as one ``nn.Sequential`` ca
 for a pix2pixHD global generator with two downsamplings and a CycleGAN ResNet generator. This
 module reads a layout's shapes from the weights (:func:`parse_resnet_sequential`) and decides,
 from the evidence a file offers, which project wrote it (:func:`classify_resnet_generator`).
-It is not a format module itself; ``pix2pixhd_official`` and ``pix2pix_cyclegan_official`` use it.
+It is not a format module itself; the sniffs of ``pix2pixhd_official`` and
+``pix2pix_cyclegan_official`` each claim only their own verdict of the classifier.
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def _generator_state(ckpt: RawCheckpoint) -> dict[str, torch.Tensor]:
     return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     if ckpt.kind not in ("torch", "safetensors"):
         return False
     keys = _generator_state(ckpt).keys()

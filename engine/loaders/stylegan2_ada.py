@@ -48,7 +48,7 @@ KNOWN_SYNTHESIS_KWARGS = {
 }
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     """Any network pickle: a dict holding persistent network objects (or G/G_ema/D keys), or a
     bare persistent Generator. :func:`load` then says precisely what is wrong with it, if anything."""
     if ckpt.kind != "pickle":

@@ -47,7 +47,7 @@ def _looks_like_generator(state: Any) -> bool:
     return isinstance(state, Mapping) and all(k in state for k in TELLTALE_KEYS)
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     if ckpt.kind not in ("torch", "safetensors") or not isinstance(ckpt.obj, Mapping):
         return False
     obj = ckpt.obj
