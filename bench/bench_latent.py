@@ -1,7 +1,7 @@
 """Latent explorer frame rates: full renders vs renders restarted at a fine layer.
 
 Random-weight StyleGAN2 generators (official channel widths), rendered through
-``engine.pipelines.latent.sample`` exactly as the Latent panel does (batch 1, const noise).
+``engine.pipelines.latent_stylegan2.sample`` exactly as the Latent panel does (batch 1, const noise).
 A "cached" frame changes a direction limited to layers >= k, so synthesis restarts at k;
 figures are frames per second and the speed-up against the full render measured in the same run.
 
@@ -20,7 +20,7 @@ import torch
 from engine.latent_types import LatentDirection, LatentSampleRequest
 from engine.models.loaded import LoadedModel
 from engine.models.stylegan2 import StyleGAN2Config, build_networks
-from engine.pipelines import latent
+from engine.pipelines import latent_stylegan2 as latent
 from engine.types import ModelRef
 from engine.worker import JobContext
 

@@ -33,6 +33,17 @@ class MissingOptionError(CheckpointError):
         self.option = option
 
 
+class OptionValueError(CheckpointError):
+    """A loading option has a value that is not one of its accepted words or not a number.
+
+    ``option`` names the option; the message lists the accepted values.
+    """
+
+    def __init__(self, message: str, option: str):
+        super().__init__(message)
+        self.option = option
+
+
 class UnsafePickleError(CheckpointError):
     """A pickle asked for something the restricted unpickler does not allow (code, unknown classes)."""
 

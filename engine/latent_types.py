@@ -1,7 +1,7 @@
 """Plain requests and results of the Latent explorer (StyleGAN2 and BigGAN-deep generators).
 
 Frozen dataclasses of numpy arrays, numbers and strings only; importable without torch (the GUI
-imports this module). The engine side is :mod:`engine.pipelines.latent`.
+imports this module). The engine side is :mod:`engine.pipelines.latent_stylegan2` and :mod:`engine.pipelines.latent_biggan`.
 
 Conventions:
   * seeds are integers in ``[0, 2**32 - 1]``; a seed's z is ``numpy.random.RandomState(seed)

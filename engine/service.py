@@ -1,7 +1,9 @@
 """The Engine facade: the one object the GUI and the CLI talk to.
 
-``engine.submit(request, channel)`` returns a Future at once; the worker thread runs the request
-with the handler registered for its type in :data:`Engine.handlers` (an explicit table).
+``engine.submit(request, channel)`` returns a Future at once; the worker thread runs the request.
+Requests about the engine itself (load a model, a test pattern) have handlers here
+(:data:`Engine.handlers`); every request about a model goes to the pipeline that the table in
+:mod:`engine.pipelines` names for its (request type, model family).
 """
 
 from __future__ import annotations
@@ -16,28 +18,16 @@ import torch
 from engine.cache import DEFAULT_MAX_BYTES, ModelCache
 from engine.device import DeviceChoice, select_device
 from engine.errors import InputError
-from engine.inpaint_types import InpaintRequest, InpaintResult
-from engine.latent_types import (
-    DirectionsRequest,
-    DirectionsResult,
-    InterpolationRequest,
-    InterpolationResult,
-    LatentSampleRequest,
-    LatentSampleResult,
-)
+from engine import pipelines
 from engine.types import (
     EngineState,
     ImageResult,
     LoadModelRequest,
     ModelRef,
     ModelSummary,
-    SynthesizeRequest,
-    SynthesizeResult,
     TestPatternRequest,
     UpscaleFolderRequest,
-    UpscaleFolderResult,
     UpscaleRequest,
-    UpscaleResult,
 )
 from engine.worker import EngineFuture, JobContext, ProgressCallback, Worker
 
@@ -54,16 +44,10 @@ class Engine:
                  cache_bytes: int = DEFAULT_MAX_BYTES, choice: DeviceChoice | None = None):
         self.choice = choice or select_device(device, precision)
         self.models = ModelCache(self.choice.device, cache_bytes)
+        #: requests about the engine itself; everything else is a model request (engine.pipelines)
         self.handlers: dict[type, Callable[[Any, JobContext], Any]] = {
             LoadModelRequest: self._load_model,
             TestPatternRequest: self._test_pattern,
-            SynthesizeRequest: self._synthesize,
-            UpscaleRequest: self._upscale,
-            UpscaleFolderRequest: self._upscale_folder,
-            LatentSampleRequest: self._latent_sample,
-            DirectionsRequest: self._latent_directions,
-            InterpolationRequest: self._latent_interpolate,
-            InpaintRequest: self._inpaint,
         }
         self.worker = Worker(self._handle, self.choice.device, self.choice.description)
 
@@ -97,50 +81,29 @@ class Engine:
 
     def _handle(self, request: Any, ctx: JobContext) -> Any:
         handler = self.handlers.get(type(request))
-        if handler is None:
+        if handler is None and not _is_model_request(request):
             raise InputError(f"The engine does not know requests of type {type(request).__name__}.")
         # no_grad rather than inference_mode: models loaded here may later be fine-tuned, and
         # inference tensors cannot take part in autograd or version tracking.
         with torch.no_grad():
-            return handler(request, ctx)
+            if handler is not None:
+                return handler(request, ctx)
+            return pipelines.run(self._model_for(request), request, ctx)
 
     def _load_model(self, request: LoadModelRequest, ctx: JobContext) -> ModelSummary:
         ctx.progress(None, f"loading {request.model.path}")
         return self.models.get(request.model).summary()
 
-    def _synthesize(self, request: SynthesizeRequest, ctx: JobContext) -> SynthesizeResult:
-        from engine.pipelines import label2image
+    def _model_for(self, request: Any):
+        """The model a request runs on: ``request.model`` from the cache, or for upscale requests
+        with a ``blend`` its network interpolation with that second model."""
+        blend = getattr(request, "blend", None)
+        if isinstance(request, (UpscaleRequest, UpscaleFolderRequest)) and blend is not None:
+            return self._upscale_model(request.model, blend, request.blend_alpha)
+        return self.models.get(request.model)
 
-        model = self.models.get(request.model)
-        return label2image.synthesize(model, request, ctx)
-
-    def _upscale(self, request: UpscaleRequest, ctx: JobContext) -> UpscaleResult:
-        from engine.pipelines import upscale
-
-        model = self._upscale_model(request.model, request.blend, request.blend_alpha)
-        return upscale.upscale(model, request, ctx)
-
-    def _upscale_folder(self, request: UpscaleFolderRequest, ctx: JobContext) -> UpscaleFolderResult:
-        from engine.pipelines import upscale
-
-        started = time.perf_counter()
-        model = self._upscale_model(request.model, request.blend, request.blend_alpha)
-        scale = float(request.outscale) if request.outscale else float(upscale.model_scale(model))
-        written: list[tuple[str, str]] = []
-        skipped: list[tuple[str, str]] = []
-        for item in upscale.upscale_folder(model, request.source_dir, request.output_dir, ctx, tile=request.tile,
-                                           tile_pad=request.tile_pad, outscale=request.outscale,
-                                           suffix=request.suffix):
-            if item.output is not None:
-                written.append((str(item.source), str(item.output)))
-            else:
-                skipped.append((str(item.source), item.error or "skipped"))
-        ctx.progress(1.0, f"{len(written)} written, {len(skipped)} skipped")
-        return UpscaleFolderResult(written=tuple(written), skipped=tuple(skipped),
-                                   duration_s=time.perf_counter() - started, scale=scale)
-
-    def _upscale_model(self, ref: ModelRef, blend: ModelRef | None, alpha: float):
-        """The model to upscale with: ``ref`` itself, or its network interpolation with ``blend``.
+    def _upscale_model(self, ref: ModelRef, blend: ModelRef, alpha: float):
+        """``ref``'s network interpolation with ``blend``.
 
         The blend is built once per (blend checkpoint, alpha) and kept in the first model's
         runtime cache (only the newest one: a slider drag must not pile up copies of the weights).
@@ -148,8 +111,6 @@ class Engine:
         from engine.pipelines import upscale
 
         model = self.models.get(ref)
-        if blend is None:
-            return model
         alpha = float(alpha)
         other = self.models.get(blend)  # may drop `model` from a full cache; this call still holds it
         key = (self.models.key(blend), alpha, str(model.device))
@@ -160,26 +121,6 @@ class Engine:
         blended = upscale.interpolate_models(model, other, alpha)
         model.runtime_cache[BLEND_CACHE_KEY] = (key, blended)
         return blended
-
-    def _latent_sample(self, request: LatentSampleRequest, ctx: JobContext) -> LatentSampleResult:
-        from engine.pipelines import latent
-
-        return latent.sample(self.models.get(request.model), request, ctx)
-
-    def _latent_directions(self, request: DirectionsRequest, ctx: JobContext) -> DirectionsResult:
-        from engine.pipelines import latent
-
-        return latent.principal_directions(self.models.get(request.model), request, ctx)
-
-    def _latent_interpolate(self, request: InterpolationRequest, ctx: JobContext) -> InterpolationResult:
-        from engine.pipelines import latent
-
-        return latent.interpolate(self.models.get(request.model), request, ctx)
-
-    def _inpaint(self, request: InpaintRequest, ctx: JobContext) -> InpaintResult:
-        from engine.pipelines import inpaint
-
-        return inpaint.inpaint(self.models.get(request.model), request, ctx)
 
     def _test_pattern(self, request: TestPatternRequest, ctx: JobContext) -> ImageResult:
         """A colour gradient with seeded noise, computed on the engine's device."""
@@ -198,3 +139,8 @@ class Engine:
             ctx.progress((step + 1) / steps, f"test pattern {step + 1}/{steps}")
         pixels = (image.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
         return ImageResult(image=np.ascontiguousarray(pixels), duration_s=time.perf_counter() - started)
+
+
+def _is_model_request(request: Any) -> bool:
+    """Whether some row of the pipeline table answers requests of this type."""
+    return bool(pipelines.families_for(type(request)))

@@ -4,10 +4,11 @@ A *format module* (one per foreign file layout, e.g. ``spade_official.py``) expo
 
     NAME: str            # e.g. "spade-official": the file layout
     FAMILY: str          # e.g. "spade": the architecture family it builds
-    def sniff(ckpt: RawCheckpoint) -> bool          # cheap: look at key names only
+    def sniff(ckpt: RawCheckpoint, options: Mapping) -> bool   # cheap: key names (+ options)
     def load(ckpt: RawCheckpoint, options: dict) -> LoadedModel   # engine.models.loaded
 
-``detect.py`` lists the format modules explicitly, in the order they are tried.
+``detect.py`` lists the format modules explicitly, in the order they are tried, and decides the
+format once: a sniff claims only its own files, a ``load`` never hands a file to another module.
 """
 
 from __future__ import annotations

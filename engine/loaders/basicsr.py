@@ -27,12 +27,13 @@ from __future__ import annotations
 import logging
 import math
 import re
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 
 from engine.errors import CheckpointError, MissingOptionError
 from engine.models.loaded import LoadedModel
+from engine.loaders.options import to_bool, to_choice, to_float, to_int
 from engine.loaders.base import RawCheckpoint, strict_load
 from engine.models import esrgan, srresnet, srvgg
 
@@ -109,7 +110,7 @@ def architecture_of(state: Mapping[str, torch.Tensor]) -> str | None:
     return None
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     state, _ = find_state_dict(ckpt)
     return architecture_of(state) is not None
 
@@ -118,21 +119,23 @@ def sniff(ckpt: RawCheckpoint) -> bool:
 # options
 
 
-def option(options: Mapping[str, Any], name: str, cast: type = int) -> Any:
-    """The value of official option ``name`` (or one of its aliases), cast; None when absent."""
+def option(options: Mapping[str, Any], name: str, read: Callable[[Any, str], Any] = to_int) -> Any:
+    """Official option ``name`` (or one of its aliases) parsed by ``read`` (``to_int``,
+    ``to_bool``, ... from :mod:`engine.loaders.options`); None when absent."""
     for alias in OPTION_ALIASES.get(name, (name,)):
-        if alias in options and options[alias] is not None:
-            value = options[alias]
-            try:
-                return cast(value)
-            except (TypeError, ValueError):
-                raise CheckpointError(f"Option {alias}={value!r} must be a {cast.__name__}.") from None
+        if options.get(alias) is not None:
+            return read(options[alias], alias)
     return None
 
 
+#: how an option is parsed when it must agree with a value read from the weights
+_READERS: dict[type, Callable[[Any, str], Any]] = {bool: to_bool, int: to_int, float: to_float}
+
+
 def decided(options: Mapping[str, Any], name: str, from_weights: Any, what: str) -> Any:
-    """``from_weights`` unless an option says something else, which is an error."""
-    given = option(options, name, type(from_weights))
+    """``from_weights`` unless an option says something else, which is an error. The option is
+    parsed by the kind of value the weights give (so ``"false"`` is False for a bool)."""
+    given = option(options, name, _READERS[type(from_weights)])
     if given is not None and given != from_weights:
         raise CheckpointError(
             f"{what}: the option {name}={given!r} contradicts the weights, which say {name}={from_weights!r}. "
@@ -233,7 +236,7 @@ def srvgg_config(state: Mapping[str, torch.Tensor], options: Mapping[str, Any], 
         )
     upscale = decided(options, "scale", upscale, what)
     has_slopes = "body.1.weight" in state
-    act_type = option(options, "act_type", str)
+    act_type = option(options, "act_type", lambda value, name: to_choice(value, name, srvgg.ACT_TYPES))
     if has_slopes:
         if act_type not in (None, "prelu"):
             raise CheckpointError(f"{what} stores PReLU slopes, so act_type must be 'prelu', not {act_type!r}. Remove the option.")

@@ -39,7 +39,7 @@ from engine.errors import CheckpointError, MissingOptionError
 from engine.labelsets import LabelClass, LabelSet, generic, voc_color
 from engine.models.loaded import LoadedModel
 from engine.loaders.base import RawCheckpoint, strict_load
-from engine.loaders.files import read_torch_file
+from engine.loaders.files import read_checkpoint, read_torch_file
 from engine.models.biggan import BigGANConfig, build_networks, spectral_sigmas
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def is_biggan_config(values: Any) -> bool:
     return isinstance(values, Mapping) and {"layers", "channel_width", "n_stats"} <= set(values)
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     if ckpt.kind in ("torch", "safetensors"):
         return is_biggan_state(ckpt.tensors())
     if ckpt.kind != "directory":
@@ -98,8 +98,6 @@ def _weights_file(folder: Path) -> Path | None:
 
 def _read_weights(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
-        from engine.loaders.files import read_checkpoint
-
         return read_checkpoint(path).tensors()
     obj = read_torch_file(path)
     if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

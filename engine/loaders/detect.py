@@ -1,7 +1,8 @@
 """Which format is this file? And the one function that loads any model the app can open.
 
 :data:`FORMAT_MODULES` lists the format modules explicitly, in the order they are tried; each
-has ``NAME``, ``FAMILY``, ``sniff(ckpt)`` and ``load(ckpt, options)`` (see ``base.py``).
+has ``NAME``, ``FAMILY``, ``sniff(ckpt, options)`` and ``load(ckpt, options)`` (see ``base.py``).
+The format is decided here, once: a module's ``load`` never hands a file to another module.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def format_modules() -> list[ModuleType]:
 def detect(ckpt: RawCheckpoint, options: Mapping[str, Any] | None = None) -> ModuleType:
     """The format module for ``ckpt``; ``options['format']`` (a format NAME) forces one.
 
-    Raises :class:`UnknownFormatError` naming what the file holds when no format matches."""
+    Each sniff sees the options too (they settle files two projects write alike, such as the
+    lone ResNet generator of pix2pixHD and CycleGAN). Raises :class:`UnknownFormatError` naming
+    what the file holds when no format matches, :class:`MissingOptionError` when a file is
+    ambiguous and no option decides."""
     modules = format_modules()
     forced = (options or {}).get("format")
     if forced:
@@ -52,7 +56,7 @@ def detect(ckpt: RawCheckpoint, options: Mapping[str, Any] | None = None) -> Mod
         names = ", ".join(m.NAME for m in modules)
         raise CheckpointError(f"Unknown format '{forced}' was asked for; the formats GAN Studio knows are: {names}.")
     for module in modules:
-        if module.sniff(ckpt):
+        if module.sniff(ckpt, options or {}):
             log.debug("%s detected as %s", ckpt.path, module.NAME)
             return module
     raise UnknownFormatError(f"{ckpt.name} is not a model GAN Studio knows: {describe(ckpt)}.")

@@ -23,7 +23,7 @@ Both convert to BasicSR names with the tables below and load into our RRDBNet wi
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
@@ -60,7 +60,7 @@ def layout_of(state: dict[str, torch.Tensor]) -> str | None:
     return None
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     return layout_of(ckpt.tensors()) is not None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 
@@ -31,7 +31,7 @@ FORMAT_VERSION = 1
 METADATA_KEY = "gan_studio"
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     return ckpt.kind == "safetensors" and METADATA_KEY in ckpt.metadata
 
 

@@ -23,10 +23,12 @@ import torch
 
 from engine.errors import CheckpointError
 from engine.models.loaded import LoadedModel
+from engine.loaders.files import read_checkpoint
 from engine.loaders.base import RawCheckpoint, strict_load
+from engine.loaders.options import read_bool, read_choice, read_text, to_int
 from engine.loaders.resnet_layout import (
-    PIX2PIXHD, ResnetLayout, as_bool, as_int, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
-    generator_state, is_local_enhancer, is_resnet_generator, is_unet, norm_kind, option_text,
+    JUNYANZ, ResnetLayout, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
+    generator_state, is_local_enhancer, is_resnet_generator, is_unet, norm_kind,
     parse_resnet_sequential, sibling_file,
 )
 from engine.models import cyclegan, pix2pix
@@ -39,25 +41,26 @@ FAMILY = "pix2pix_unet|cyclegan_resnet"
 FAMILIES = ("pix2pix_unet", "cyclegan_resnet")
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
+    """A U-Net generator, or a lone ResNet generator that :func:`classify_resnet_generator`
+    attributes to this project (it raises :class:`MissingOptionError` when nothing tells)."""
     state = generator_state(ckpt)
     if not state:
         return False
-    return is_unet(state) or (is_resnet_generator(state) and not is_local_enhancer(state))
+    if is_unet(state):
+        return True
+    if not is_resnet_generator(state) or is_local_enhancer(state):
+        return False
+    kind, reason = classify_resnet_generator(ckpt, state, options)
+    if kind == JUNYANZ:
+        log.info("%s: a CycleGAN/pix2pix ResNet generator (%s)", ckpt.name, reason)
+    return kind == JUNYANZ
 
 
 def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
     state = generator_state(ckpt)
     if is_unet(state):
         return _load_unet(ckpt, state, options)
-    if not options.get("format"):
-        kind, reason = classify_resnet_generator(ckpt, state, options)
-        if kind == PIX2PIXHD:
-            from engine.loaders import pix2pixhd_official
-
-            log.info("%s: a pix2pixHD generator (%s)", ckpt.name, reason)
-            return pix2pixhd_official.load(ckpt, options)
-        log.info("%s: a CycleGAN/pix2pix ResNet generator (%s)", ckpt.name, reason)
     return _load_resnet(ckpt, state, options)
 
 
@@ -92,7 +95,7 @@ def _load_unet(ckpt: RawCheckpoint, state: dict[str, torch.Tensor], options: Map
         "norm": norm_kind(state),
     }
     conflicts = _conflicts(options, shape, ("input_nc", "output_nc", "ngf"))
-    net_g = option_text(options, "netG")
+    net_g = read_text(options, "netG")
     expected_downs = {"unet_256": 8, "unet_128": 7}.get(net_g)
     if expected_downs is not None and expected_downs != shape["num_downs"]:
         conflicts.append(f"netG={net_g} ({expected_downs} levels; weights: {shape['num_downs']})")
@@ -100,7 +103,7 @@ def _load_unet(ckpt: RawCheckpoint, state: dict[str, torch.Tensor], options: Map
         conflicts.append(f"netG={net_g} (weights: a U-Net)")
     if conflicts:
         raise _conflict_error(what, conflicts)
-    use_dropout = not as_bool(options["no_dropout"], "no_dropout") if "no_dropout" in options else False
+    use_dropout = not read_bool(options, "no_dropout", True)
     config = pix2pix.Pix2PixUnetConfig(**shape, use_dropout=use_dropout)
     networks = pix2pix.build_networks(config)
     strict_load(networks["G"], state, what)
@@ -125,8 +128,6 @@ def _same_architecture(a: ResnetLayout, b: ResnetLayout) -> bool:
 
 
 def _load_resnet(ckpt: RawCheckpoint, state: dict[str, torch.Tensor], options: Mapping[str, Any]) -> LoadedModel:
-    from engine.loaders.files import read_checkpoint
-
     notes: list[str] = []
     parsed = file_role(ckpt.name)
     role = parsed[1] if parsed and parsed[1] in ("G_A", "G_B") else "G"
@@ -148,7 +149,7 @@ def _load_resnet(ckpt: RawCheckpoint, state: dict[str, torch.Tensor], options: M
     input_nc, output_nc = (layout.out_channels, layout.in_channels) if role == "G_B" else (layout.in_channels, layout.out_channels)
     shape = {"input_nc": input_nc, "output_nc": output_nc, "ngf": layout.width, "norm": layout.norm}
     conflicts = _conflicts(options, shape, ("input_nc", "output_nc", "ngf"))
-    net_g = option_text(options, "netG")
+    net_g = read_text(options, "netG")
     if net_g.startswith("resnet_") and net_g.endswith("blocks"):
         try:
             blocks = int(net_g[len("resnet_"):-len("blocks")])
@@ -163,7 +164,7 @@ def _load_resnet(ckpt: RawCheckpoint, state: dict[str, torch.Tensor], options: M
 
     roles = tuple(sorted(states))
     primary = role
-    suffix = option_text(options, "model_suffix")
+    suffix = read_text(options, "model_suffix")
     if suffix in ("_a", "_b") and f"G_{suffix[1:].upper()}" in states:
         primary = f"G_{suffix[1:].upper()}"
     config = cyclegan.CycleGANResnetConfig(
@@ -189,8 +190,8 @@ def _load_resnet(ckpt: RawCheckpoint, state: dict[str, torch.Tensor], options: M
 
 def _conflicts(options: Mapping[str, Any], shape: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
     conflicts = [f"{key}={options[key]} (weights: {shape[key]})"
-                 for key in keys if key in options and as_int(options[key], key) != shape[key]]
-    norm = option_text(options, "norm")
+                 for key in keys if options.get(key) is not None and to_int(options[key], key) != shape[key]]
+    norm = read_choice(options, "norm", ("batch", "instance", "none"))
     if norm in ("batch", "instance") and norm != shape["norm"]:
         conflicts.append(f"norm={norm} (weights: {shape['norm']})")
     return conflicts

@@ -30,11 +30,13 @@ import torch
 from engine.errors import CheckpointError, MissingOptionError
 from engine.labelsets import model_label_set
 from engine.models.loaded import LoadedModel
+from engine.loaders.files import read_checkpoint
 from engine.loaders.base import RawCheckpoint, strict_load
+from engine.loaders.options import read_bool, read_choice, read_int, read_text
 from engine.loaders.resnet_layout import (
-    JUNYANZ, as_bool, as_int, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
+    PIX2PIXHD, classify_resnet_generator, file_role, find_stale_instance_norm_keys,
     generator_state, is_feature_encoder, is_local_enhancer, is_resnet_generator, is_unet, norm_kind,
-    option_text, parse_resnet_sequential, sibling_file,
+    parse_resnet_sequential, sibling_file,
 )
 from engine.models.pix2pixhd import Pix2PixHDConfig, build_networks
 
@@ -47,21 +49,25 @@ FAMILY = "pix2pixhd"
 _DEFAULT_INPUT_CHANNELS = 36
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
+    """A local enhancer, a feature encoder with its generator next to it, or a lone ResNet
+    generator that :func:`classify_resnet_generator` attributes to pix2pixHD (it raises
+    :class:`MissingOptionError` when nothing tells the two projects apart)."""
     state = generator_state(ckpt)
     if not state:
         return False
     if is_local_enhancer(state):
         return True
     if is_resnet_generator(state) and not is_unet(state):
-        return True  # possibly CycleGAN's; load() decides and hands over
+        kind, reason = classify_resnet_generator(ckpt, state, options)
+        if kind == PIX2PIXHD:
+            log.info("%s: a pix2pixHD generator (%s)", ckpt.name, reason)
+        return kind == PIX2PIXHD
     role = file_role(ckpt.name)
     return bool(role and role[1] == "E" and is_feature_encoder(state) and sibling_file(ckpt, "G"))
 
 
 def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
-    from engine.loaders.files import read_checkpoint
-
     notes: list[str] = []
     state = generator_state(ckpt)
     role = file_role(ckpt.name)
@@ -72,15 +78,6 @@ def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
         notes.append(f"{ckpt.name} is the feature encoder; loaded the generator {generator_path.name} with it.")
         ckpt = read_checkpoint(generator_path)
         state = generator_state(ckpt)
-
-    if not is_local_enhancer(state) and not options.get("format"):
-        kind, reason = classify_resnet_generator(ckpt, state, options)
-        if kind == JUNYANZ:
-            from engine.loaders import pix2pix_cyclegan_official
-
-            log.info("%s: a CycleGAN/pix2pix ResNet generator (%s)", ckpt.name, reason)
-            return pix2pix_cyclegan_official.load(ckpt, options)
-        log.info("%s: a pix2pixHD generator (%s)", ckpt.name, reason)
 
     encoder_state: dict[str, torch.Tensor] | None = None
     encoder_path = sibling_file(ckpt, "E")
@@ -158,7 +155,7 @@ def infer_config(state: Mapping[str, torch.Tensor], encoder_state: Mapping[str, 
 
     features: dict[str, Any] = {"instance_feat": False, "label_feat": False}
     if encoder_state is not None:
-        label_feat = as_bool(options.get("label_feat", False), "label_feat")
+        label_feat = read_bool(options, "label_feat", False)
         e_convs = [v for k, v in encoder_state.items() if k.endswith(".weight") and v.ndim == 4]
         features.update(
             instance_feat=not label_feat, label_feat=label_feat,
@@ -169,11 +166,11 @@ def infer_config(state: Mapping[str, torch.Tensor], encoder_state: Mapping[str, 
             raise CheckpointError(f"The feature encoder next to {name} takes {int(e_convs[0].shape[1])}-channel images but the "
                                   f"generator makes {shape['output_nc']}-channel ones; they are not from the same model.")
     else:
-        features["instance_feat"] = as_bool(options.get("instance_feat", False), "instance_feat")
-        features["label_feat"] = as_bool(options.get("label_feat", False), "label_feat")
+        features["instance_feat"] = read_bool(options, "instance_feat", False)
+        features["label_feat"] = read_bool(options, "label_feat", False)
         for key in ("feat_num", "nef", "n_downsample_E"):
-            if key in options:
-                features[key] = as_int(options[key], key)
+            if options.get(key) is not None:
+                features[key] = read_int(options, key)
     feat_channels = features.get("feat_num", 3) if (features["instance_feat"] or features["label_feat"]) else 0
 
     inputs = _split_input_channels(in_channels, feat_channels, options, what, notes)
@@ -194,15 +191,15 @@ def _split_input_channels(in_channels: int, feat_channels: int, options: Mapping
     """``label_nc``, ``no_instance`` (and ``input_nc`` for image input) from the first conv's
     input channels = base + (1 edge channel unless no_instance) + feature channels."""
     rest = in_channels - feat_channels
-    label_nc = as_int(options["label_nc"], "label_nc") if "label_nc" in options else None
-    no_instance = as_bool(options["no_instance"], "no_instance") if "no_instance" in options else None
+    label_nc = read_int(options, "label_nc")
+    no_instance = read_bool(options, "no_instance")
     layout_hint = (f"The generator takes {in_channels} input channels = label_nc one-hot channels + 1 instance-edge "
                    f"channel (unless no_instance)" + (f" + {feat_channels} feature channels" if feat_channels else "")
                    + (". If it was trained with --instance_feat or --label_feat, pass that option and feat_num too"
                       if not feat_channels else ""))
 
     if label_nc == 0:  # the input is an image
-        input_nc = as_int(options["input_nc"], "input_nc") if "input_nc" in options else None
+        input_nc = read_int(options, "input_nc")
         if no_instance is None:
             if input_nc is None:
                 raise MissingOptionError(f"{what}: label_nc=0 (image input); pass no_instance (true/false) or input_nc. {layout_hint}.", option="no_instance")
@@ -243,17 +240,17 @@ def _check_options(options: Mapping[str, Any], shape: Mapping[str, Any], feature
         relevant += ["n_local_enhancers", "n_blocks_local"]
     conflicts = []
     for key in relevant:
-        if key in options and as_int(options[key], key) != shape[key]:
+        if read_int(options, key, shape[key]) != shape[key]:
             conflicts.append(f"{key}={options[key]} (weights: {shape[key]})")
-    net_g = option_text(options, "netG")
+    net_g = read_text(options, "netG")
     if net_g in ("global", "local") and net_g != shape["netG"]:
         conflicts.append(f"netG={net_g} (weights: {shape['netG']})")
-    norm = option_text(options, "norm")
+    norm = read_choice(options, "norm", ("batch", "instance", "none"))
     if norm in ("batch", "instance") and norm != shape["norm"]:
         conflicts.append(f"norm={norm} (weights: {shape['norm']})")
     if features.get("instance_feat") or features.get("label_feat"):
         for key in ("feat_num", "nef", "n_downsample_E"):
-            if key in options and key in features and as_int(options[key], key) != features[key]:
+            if key in features and read_int(options, key, features[key]) != features[key]:
                 conflicts.append(f"{key}={options[key]} (weights: {features[key]})")
     if conflicts:
         raise CheckpointError(

@@ -5,7 +5,8 @@ Both official projects store their ResNet generators as one ``nn.Sequential`` ca
 for a pix2pixHD global generator with two downsamplings and a CycleGAN ResNet generator. This
 module reads a layout's shapes from the weights (:func:`parse_resnet_sequential`) and decides,
 from the evidence a file offers, which project wrote it (:func:`classify_resnet_generator`).
-It is not a format module itself; ``pix2pixhd_official`` and ``pix2pix_cyclegan_official`` use it.
+It is not a format module itself; the sniffs of ``pix2pixhd_official`` and
+``pix2pix_cyclegan_official`` each claim only their own verdict of the classifier.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import torch
 
 from engine.errors import CheckpointError, MissingOptionError
 from engine.loaders.base import RawCheckpoint
+from engine.loaders.options import read_text
 
 _TOP = re.compile(r"^(?P<prefix>[A-Za-z0-9_]+)\.(?P<index>\d+)\.(?P<rest>.+)$")
 _BLOCK_CONV = re.compile(r"^conv_block\.(\d+)\.weight$")
@@ -197,11 +199,6 @@ def parse_resnet_sequential(state: Mapping[str, torch.Tensor], prefix: str, what
 # Which project wrote this ResNet generator?
 
 
-def option_text(options: Mapping[str, Any], name: str) -> str:
-    value = options.get(name)
-    return str(value).strip().lower() if value is not None else ""
-
-
 def classify_resnet_generator(ckpt: RawCheckpoint, state: Mapping[str, torch.Tensor],
                               options: Mapping[str, Any]) -> tuple[str, str]:
     """``(PIX2PIXHD or JUNYANZ, reason)`` for a single-Sequential ResNet generator.
@@ -212,12 +209,12 @@ def classify_resnet_generator(ckpt: RawCheckpoint, state: Mapping[str, torch.Ten
     (downsampling count other than 2, biased convs before batch norm, label-map-like input
     channel counts). Raises :class:`MissingOptionError` (option ``model``) when nothing decides.
     """
-    model = option_text(options, "model").replace("-", "_")
+    model = read_text(options, "model").replace("-", "_")
     if model in ("pix2pixhd",):
         return PIX2PIXHD, "option model=pix2pixHD"
     if model in ("cycle_gan", "cyclegan", "pix2pix", "test", "colorization"):
         return JUNYANZ, f"option model={model}"
-    net_g = option_text(options, "netG")
+    net_g = read_text(options, "netG")
     if net_g in ("global", "local"):
         return PIX2PIXHD, f"option netG={net_g}"
     if net_g.startswith("resnet") or net_g.startswith("unet"):
@@ -249,24 +246,3 @@ def classify_resnet_generator(ckpt: RawCheckpoint, state: Mapping[str, torch.Ten
         "e.g. {\"model\": \"cycle_gan\"}, or on the command line), or keep the official opt.txt next to it.",
         option="model",
     )
-
-
-def as_bool(value: Any, name: str) -> bool:
-    """An option value as a bool (accepts true/false, 1/0, yes/no strings)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on", "false", "0", "no", "off", ""):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    raise CheckpointError(f"The option {name}={value!r} must be true or false.")
-
-
-def as_int(value: Any, name: str) -> int:
-    try:
-        result = int(value)
-    except (TypeError, ValueError):
-        raise CheckpointError(f"The option {name}={value!r} must be a whole number.") from None
-    if result != float(value):
-        raise CheckpointError(f"The option {name}={value!r} must be a whole number.")
-    return result

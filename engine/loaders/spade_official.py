@@ -47,6 +47,7 @@ import torch
 from engine.errors import CheckpointError, MissingOptionError
 from engine.labelsets import model_label_set
 from engine.models.loaded import LoadedModel
+from engine.loaders.options import read_bool, read_choice, read_float, read_int
 from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.files import read_torch_file
 from engine.models.spade import UPSAMPLING_STEPS, ConvEncoder, SpadeConfig, SpadeGenerator
@@ -82,7 +83,7 @@ def _generator_state(ckpt: RawCheckpoint) -> dict[str, torch.Tensor]:
     return {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     if ckpt.kind not in ("torch", "safetensors"):
         return False
     keys = _generator_state(ckpt).keys()
@@ -94,41 +95,6 @@ def sniff(ckpt: RawCheckpoint) -> bool:
 # Option handling
 
 
-def _bool(options: Mapping[str, Any], name: str) -> bool | None:
-    if name not in options or options[name] is None:
-        return None
-    value = options[name]
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("true", "1", "yes"):
-            return True
-        if lowered in ("false", "0", "no"):
-            return False
-        raise CheckpointError(f"Option {name} must be true or false, not '{value}'.")
-    return bool(value)
-
-
-def _int(options: Mapping[str, Any], name: str) -> int | None:
-    if name not in options or options[name] is None:
-        return None
-    value = options[name]
-    try:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError
-        return int(value)
-    except (TypeError, ValueError):
-        raise CheckpointError(f"Option {name} must be a whole number, not '{value}'.") from None
-
-
-def _float(options: Mapping[str, Any], name: str) -> float | None:
-    if name not in options or options[name] is None:
-        return None
-    try:
-        return float(options[name])
-    except (TypeError, ValueError):
-        raise CheckpointError(f"Option {name} must be a number, not '{options[name]}'.") from None
-
-
 def _missing(name: str, why: str) -> MissingOptionError:
     return MissingOptionError(f"{why} {HOW_TO_PASS.format(name=name)}", option=name)
 
@@ -136,9 +102,9 @@ def _missing(name: str, why: str) -> MissingOptionError:
 def resolve_label_layout(semantic_nc: int, options: Mapping[str, Any], file: str,
                          notes: list[str]) -> tuple[int, bool, bool]:
     """(label_nc, contain_dontcare_label, no_instance) consistent with ``semantic_nc``."""
-    label_nc = _int(options, "label_nc")
-    dontcare = _bool(options, "contain_dontcare_label")
-    no_instance = _bool(options, "no_instance")
+    label_nc = read_int(options, "label_nc")
+    dontcare = read_bool(options, "contain_dontcare_label")
+    no_instance = read_bool(options, "no_instance")
 
     def total(lnc: int, dc: bool, ni: bool) -> int:
         return lnc + int(dc) + int(not ni)
@@ -236,17 +202,15 @@ def _latent_candidates(n_steps: list[int], fc_cells: int, crop: int | None,
 def resolve_size(use_vae: bool, has_up4: bool, fc_cells: int | None, options: Mapping[str, Any],
                  file: str, notes: list[str]) -> tuple[str, int, float]:
     """(num_upsampling_layers, crop_size, aspect_ratio) consistent with the weights."""
-    nul = options.get("num_upsampling_layers")
-    if nul is not None and nul not in UPSAMPLING_STEPS:
-        raise CheckpointError(f"Option num_upsampling_layers must be normal, more or most, not '{nul}'.")
+    nul = read_choice(options, "num_upsampling_layers", tuple(UPSAMPLING_STEPS))
     if has_up4 and nul not in (None, "most"):
         raise CheckpointError(f"{file} has an up_4 block, so it was trained with num_upsampling_layers=most, "
                               f"not '{nul}'. Remove or fix that option.")
     if not has_up4 and nul == "most":
         raise CheckpointError(f"{file} has no up_4 block, so num_upsampling_layers cannot be 'most'; "
                               "use normal or more.")
-    crop = _int(options, "crop_size")
-    aspect = _float(options, "aspect_ratio")
+    crop = read_int(options, "crop_size")
+    aspect = read_float(options, "aspect_ratio")
     if aspect is not None and aspect <= 0:
         raise CheckpointError("Option aspect_ratio must be positive (width / height).")
     if has_up4:
@@ -311,9 +275,9 @@ def _check_given(options: Mapping[str, Any], name: str, from_weights: Any, file:
         return
     given = options[name]
     if isinstance(from_weights, bool):
-        given = _bool(options, name)
+        given = read_bool(options, name)
     elif isinstance(from_weights, int):
-        given = _int(options, name)
+        given = read_int(options, name)
     if given != from_weights:
         raise CheckpointError(
             f"{file}: option {name}={options[name]!r} disagrees with the weights, which say {name}={from_weights!r}. "
@@ -357,7 +321,7 @@ def config_from_weights(g_state: Mapping[str, torch.Tensor], options: Mapping[st
             "Remove the option or fix it."
         )
 
-    z_dim = _int(options, "z_dim") or OFFICIAL_DEFAULTS["z_dim"]
+    z_dim = read_int(options, "z_dim") or OFFICIAL_DEFAULTS["z_dim"]
     fc_cells = None
     if use_vae:
         _check_given(options, "z_dim", int(fc.shape[1]), file)

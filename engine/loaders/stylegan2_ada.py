@@ -22,6 +22,7 @@ import torch
 
 from engine.errors import CheckpointError
 from engine.models.loaded import LoadedModel
+from engine.loaders.options import read_int
 from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.safe_pickle import PersistentObject
 from engine.models.stylegan2 import StyleGAN2Config, build_networks, make_filter, widths_from_channel_rule
@@ -48,7 +49,7 @@ KNOWN_SYNTHESIS_KWARGS = {
 }
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     """Any network pickle: a dict holding persistent network objects (or G/G_ema/D keys), or a
     bare persistent Generator. :func:`load` then says precisely what is wrong with it, if anything."""
     if ckpt.kind != "pickle":
@@ -200,8 +201,8 @@ def config_from_pickle(ckpt: RawCheckpoint, gen: PersistentObject) -> tuple[Styl
             img_channels=int(_plain(kwargs.get("img_channels", 3))),
             mapping_layers=int(_plain(mapping_kwargs.get("num_layers", 8))),
             mapping_lr_multiplier=float(_plain(mapping_kwargs.get("lr_multiplier", 0.01))),
-            mapping_layer_features=_opt_int(mapping_kwargs.get("layer_features")),
-            embed_features=_opt_int(mapping_kwargs.get("embed_features")),
+            mapping_layer_features=_optional_int(mapping_kwargs, "layer_features"),
+            embed_features=_optional_int(mapping_kwargs, "embed_features"),
             channels=widths,
             channel_base=channel_base,
             channel_max=channel_max,
@@ -220,8 +221,9 @@ def config_from_pickle(ckpt: RawCheckpoint, gen: PersistentObject) -> tuple[Styl
     return config, notes
 
 
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(_plain(value))
+def _optional_int(kwargs: Mapping[str, Any], name: str) -> int | None:
+    """Constructor argument ``name`` as a whole number (numpy scalars too); None when absent."""
+    return read_int({name: _plain(kwargs.get(name))}, name)
 
 
 def _widths_from_state(ckpt: RawCheckpoint, state: Mapping[str, torch.Tensor], resolution: int) -> tuple[int, ...]:

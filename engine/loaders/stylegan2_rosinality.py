@@ -31,6 +31,7 @@ import torch
 
 from engine.errors import CheckpointError
 from engine.models.loaded import LoadedModel
+from engine.loaders.options import read_bool, read_float, read_int
 from engine.loaders.base import RawCheckpoint, strict_load
 from engine.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator, build_networks, make_filter
 
@@ -47,17 +48,11 @@ def _looks_like_generator(state: Any) -> bool:
     return isinstance(state, Mapping) and all(k in state for k in TELLTALE_KEYS)
 
 
-def sniff(ckpt: RawCheckpoint) -> bool:
+def sniff(ckpt: RawCheckpoint, options: Mapping[str, Any]) -> bool:
     if ckpt.kind not in ("torch", "safetensors") or not isinstance(ckpt.obj, Mapping):
         return False
     obj = ckpt.obj
     return _looks_like_generator(obj) or _looks_like_generator(obj.get("g_ema")) or _looks_like_generator(obj.get("g"))
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
@@ -68,7 +63,7 @@ def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
     elif _looks_like_generator(obj):
         state, which = obj, "(bare state dict)"
     elif _looks_like_generator(obj.get("g")):
-        if not _truthy(options.get("use_g", False)):
+        if not read_bool(options, "use_g", False):
             keys = ", ".join(repr(str(k)) for k in list(obj)[:10])
             raise CheckpointError(
                 f"{ckpt.name} looks like a StyleGAN2 (rosinality) file but has no 'g_ema' (it holds {keys}); "
@@ -101,8 +96,8 @@ def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
     networks = build_networks(config)
     strict_load(networks["G"], converted, f"{ckpt.name} (StyleGAN2 rosinality '{which}')")
     if computed_w_avg:
-        samples = int(options.get("w_avg_samples", DEFAULT_W_AVG_SAMPLES))
-        seed = int(options.get("w_avg_seed", 0))
+        samples = read_int(options, "w_avg_samples", DEFAULT_W_AVG_SAMPLES)
+        seed = read_int(options, "w_avg_seed", 0)
         networks["G"].mapping.w_avg.copy_(compute_w_avg(networks["G"], samples, seed))
         notes.append(
             f"The file has no latent_avg; the truncation centre w_avg is the mean of the mapping network "
@@ -162,7 +157,7 @@ def config_from_state(ckpt: RawCheckpoint, state: Mapping[str, torch.Tensor], op
             img_resolution=resolution,
             img_channels=int(rgb.shape[1]),
             mapping_layers=len(mlp),
-            mapping_lr_multiplier=float(options.get("lr_mlp", 0.01)),
+            mapping_lr_multiplier=read_float(options, "lr_mlp", 0.01),
             channels=tuple(widths),
             conv_clamp=None,
             use_noise=True,

@@ -45,11 +45,13 @@ from engine.errors import InputError
 from engine.inpaint_types import FilledRegion, InpaintRequest, InpaintResult
 from engine.models.loaded import LoadedModel
 from engine.models.context_encoder import ContextEncoderConfig, composite, prepare_input
+from engine.pipelines import families_for
 from engine.worker import Context
 
 log = logging.getLogger(__name__)
 
-INPAINT_FAMILIES = ("context_encoder",)
+#: the families the table in :mod:`engine.pipelines` sends inpaint requests to
+INPAINT_FAMILIES = families_for(InpaintRequest)
 #: masked groups closer than twice this many pixels are filled as one region
 MERGE_DISTANCE = 4
 #: the largest feather width accepted, in pixels

@@ -1,6 +1,6 @@
 """The Latent explorer for BigGAN-deep (family ``biggan``).
 
-:mod:`engine.pipelines.latent` hands BigGAN models to these functions; the requests are the same
+The table in :mod:`engine.pipelines` sends ``biggan`` models here; the requests are the same
 (:mod:`engine.latent_types`, whose docstring lists what each field means for BigGAN).
 
 The truncation slider (``psi``) does two things, as in the official code:
@@ -37,6 +37,7 @@ from engine.latent_types import (
     LatentSampleResult,
 )
 from engine.models.loaded import LoadedModel
+from engine.pipelines.latent_common import check_seed, slerp
 from engine.models.biggan import BigGANGenerator, truncated_noise_sample
 from engine.models.stylegan2 import to_uint8_image
 
@@ -75,8 +76,6 @@ def check_psi(psi: Any) -> float:
 
 def z_from_seed(seed: int, z_dim: int, psi: float) -> np.ndarray:
     """``[z_dim]`` float32: the official ``truncated_noise_sample(1, z_dim, psi, seed)[0]``."""
-    from engine.pipelines.latent import check_seed
-
     return truncated_noise_sample(1, z_dim, psi, check_seed(seed))[0]
 
 
@@ -169,8 +168,6 @@ def sample(model: LoadedModel, request: LatentSampleRequest, ctx) -> LatentSampl
 def interpolate(model: LoadedModel, request: InterpolationRequest, ctx) -> InterpolationResult:
     """``steps`` frames slerping z from ``seed_a`` to ``seed_b`` (same class and psi);
     ``result.ws`` is the z of each frame, ``[steps, 1, z_dim]``."""
-    from engine.pipelines.latent import check_seed, slerp
-
     started = time.perf_counter()
     G = _generator(model)
     notes: list[str] = []

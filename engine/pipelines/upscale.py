@@ -42,7 +42,8 @@ import torch.nn.functional as F
 from engine.errors import CheckpointError, DeviceError, EngineError, InputError
 from engine.models.loaded import LoadedModel, config_to_dict
 from engine.loaders.base import strict_load
-from engine.types import UpscaleRequest, UpscaleResult
+from engine.pipelines import families_for
+from engine.types import UpscaleFolderRequest, UpscaleFolderResult, UpscaleRequest, UpscaleResult
 from engine.worker import Context
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,8 @@ DEFAULT_PRE_PAD = 10
 MIN_TILE = 32
 #: ITU-R BT.601 luma weights (what OpenCV's RGB2GRAY uses)
 LUMA = (0.299, 0.587, 0.114)
-UPSCALE_FAMILIES = ("esrgan", "srvgg", "srresnet")
+#: the families the table in :mod:`engine.pipelines` sends upscale requests to
+UPSCALE_FAMILIES = families_for(UpscaleRequest)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -495,3 +497,21 @@ def upscale_folder(model: LoadedModel, source_dir: str | Path, output_dir: str |
             yield FolderItem(index, total, path, None, message)
             continue
         yield FolderItem(index, total, path, target, None, time.perf_counter() - started)
+
+
+def upscale_folder_request(model: LoadedModel, request: UpscaleFolderRequest, ctx: Context) -> UpscaleFolderResult:
+    """The engine-thread handler of an :class:`UpscaleFolderRequest`: :func:`upscale_folder`,
+    collected into which files were written and which were skipped (and why)."""
+    started = time.perf_counter()
+    scale = float(request.outscale) if request.outscale else float(model_scale(model))
+    written: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
+    for item in upscale_folder(model, request.source_dir, request.output_dir, ctx, tile=request.tile,
+                               tile_pad=request.tile_pad, outscale=request.outscale, suffix=request.suffix):
+        if item.output is not None:
+            written.append((str(item.source), str(item.output)))
+        else:
+            skipped.append((str(item.source), item.error or "skipped"))
+    ctx.progress(1.0, f"{len(written)} written, {len(skipped)} skipped")
+    return UpscaleFolderResult(written=tuple(written), skipped=tuple(skipped),
+                               duration_s=time.perf_counter() - started, scale=scale)

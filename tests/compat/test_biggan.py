@@ -21,7 +21,7 @@ from engine.loaders import native
 from engine.loaders.detect import load_model
 from engine.models.biggan import truncated_noise_sample
 from engine.models.stylegan2 import to_uint8_image
-from engine.pipelines import latent
+from engine.pipelines import latent_biggan
 from engine.types import ModelRef
 from engine.worker import JobContext
 from tests.compat.conftest import compat_root, family_dir, fixture_sets, load_cases
@@ -144,7 +144,7 @@ def test_latent_pipeline_renders_the_official_image(folder, description, loaded)
     case = load_cases(folder)[name]
     request = LatentSampleRequest(model=ModelRef(str(folder)), psi=_truncation(description, name),
                                   class_vector=case["class_vector"][0], ws=case["z"][0])
-    result = latent.sample(model, request, JobContext.detached())
+    result = latent_biggan.sample(model, request, JobContext.detached())
     expected = to_uint8_image(torch.from_numpy(case["img"][0]))
     assert result.image.shape == expected.shape
     assert np.abs(result.image.astype(int) - expected.astype(int)).max() <= 1

@@ -176,8 +176,8 @@ def test_unknown_dicts_are_unknown_format(tmp_path: Path, state: dict):
 ])
 def test_sr_sniffers_leave_pix2pix_style_files_alone(keys: list[str]):
     ckpt = RawCheckpoint(path=Path("x.pth"), kind="torch", obj={k: torch.zeros(4, 4, 3, 3) for k in keys})
-    assert not basicsr.sniff(ckpt)
-    assert not esrgan_legacy.sniff(ckpt)
+    assert not basicsr.sniff(ckpt, {})
+    assert not esrgan_legacy.sniff(ckpt, {})
 
 
 def test_native_round_trip_gives_identical_outputs(tmp_path: Path):

@@ -17,7 +17,7 @@ import torch
 from engine.errors import CheckpointError, MissingOptionError
 from engine.loaders import load_model, native
 from engine.models.pix2pixhd import instance_edges, one_hot_labels
-from engine.pipelines.translate import pix2pixhd_inputs, synthesize
+from engine.pipelines.paint_translate import pix2pixhd_inputs, synthesize
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
 from tests.compat.conftest import family_dir, fixture_sets, load_cases

@@ -13,7 +13,7 @@ import torch
 from engine.errors import CheckpointError, MissingOptionError
 from engine.loaders import load_model
 from engine.loaders import native
-from engine.pipelines.label2image import modulation_cache, semantic_codes, semantic_onehot
+from engine.pipelines.paint_spade import modulation_cache, semantic_codes, semantic_onehot
 from tests.compat.conftest import fixture_sets
 
 SETS = fixture_sets("spade")

@@ -19,7 +19,7 @@ from engine.latent_types import (
 )
 from engine.models.loaded import LoadedModel
 from engine.models.biggan import BigGANConfig, build_networks, standing_statistics, truncated_noise_sample
-from engine.pipelines import latent
+from engine.pipelines import latent_biggan
 from engine.types import ModelRef
 from engine.worker import JobContext
 
@@ -68,9 +68,9 @@ def diff(a: np.ndarray, b: np.ndarray) -> int:
 
 
 def test_seeds_are_reproducible_and_distinct(model, ctx):
-    a = latent.sample(model, req(seed=7, psi=0.5, class_index=1), ctx)
-    b = latent.sample(make_model(), req(seed=7, psi=0.5, class_index=1), ctx)
-    c = latent.sample(model, req(seed=8, psi=0.5, class_index=1), ctx)
+    a = latent_biggan.sample(model, req(seed=7, psi=0.5, class_index=1), ctx)
+    b = latent_biggan.sample(make_model(), req(seed=7, psi=0.5, class_index=1), ctx)
+    c = latent_biggan.sample(model, req(seed=8, psi=0.5, class_index=1), ctx)
     assert a.image.shape == (16, 16, 3) and a.image.dtype == np.uint8
     assert np.array_equal(a.image, b.image) and np.array_equal(a.ws, b.ws)
     assert diff(a.image, c.image) > 10
@@ -99,12 +99,12 @@ def test_sampler_matches_scipy_when_installed():
 
 
 def test_psi_changes_noise_scale_and_statistics(model, ctx):
-    low = latent.sample(model, req(seed=3, psi=0.3), ctx)
-    high = latent.sample(model, req(seed=3, psi=1.0), ctx)
+    low = latent_biggan.sample(model, req(seed=3, psi=0.3), ctx)
+    high = latent_biggan.sample(model, req(seed=3, psi=1.0), ctx)
     assert np.allclose(low.ws / 0.3, high.ws / 1.0, atol=1e-6)
     assert diff(low.image, high.image) > 10
     # the same z with another psi still renders differently: psi also selects the BN statistics
-    same_z = latent.sample(model, req(ws=high.ws, psi=0.3), ctx)
+    same_z = latent_biggan.sample(model, req(ws=high.ws, psi=0.3), ctx)
     assert diff(same_z.image, high.image) > 0
     assert np.array_equal(same_z.ws, high.ws)
 
@@ -119,9 +119,9 @@ def test_standing_statistics_follow_the_format():
 
 
 def test_psi_slider_noise_selects_the_same_row(model, ctx):
-    exact = latent.sample(model, req(seed=2, psi=0.3), ctx)
-    from_slider = latent.sample(make_model(), req(seed=2, psi=0.1 * 3), ctx)
-    from_float32 = latent.sample(make_model(), req(seed=2, psi=float(np.float32(0.3))), ctx)
+    exact = latent_biggan.sample(model, req(seed=2, psi=0.3), ctx)
+    from_slider = latent_biggan.sample(make_model(), req(seed=2, psi=0.1 * 3), ctx)
+    from_float32 = latent_biggan.sample(make_model(), req(seed=2, psi=float(np.float32(0.3))), ctx)
     assert 0.1 * 3 != 0.3 and math.modf((0.1 * 3) * 50)[0] != 0  # would blend towards row 16
     assert np.array_equal(exact.image, from_slider.image) and np.array_equal(exact.image, from_float32.image)
 
@@ -129,16 +129,16 @@ def test_psi_slider_noise_selects_the_same_row(model, ctx):
 @pytest.mark.parametrize("psi", [0.0, -0.5, 1.2, float("nan"), float("inf"), "x"])
 def test_psi_outside_zero_one_is_an_input_error(model, ctx, psi):
     with pytest.raises(InputError, match="truncation"):
-        latent.sample(model, req(psi=psi), ctx)
+        latent_biggan.sample(model, req(psi=psi), ctx)
 
 
 def test_classes_and_class_mixing(model, ctx):
-    one = latent.sample(model, req(seed=4, psi=0.7, class_index=1), ctx)
-    three = latent.sample(model, req(seed=4, psi=0.7, class_index=3), ctx)
+    one = latent_biggan.sample(model, req(seed=4, psi=0.7, class_index=1), ctx)
+    three = latent_biggan.sample(model, req(seed=4, psi=0.7, class_index=3), ctx)
     assert diff(one.image, three.image) > 10
-    as_vector = latent.sample(model, req(seed=4, psi=0.7, class_vector=class_mix_vector(5, {1: 2.0})), ctx)
+    as_vector = latent_biggan.sample(model, req(seed=4, psi=0.7, class_vector=class_mix_vector(5, {1: 2.0})), ctx)
     assert np.array_equal(as_vector.image, one.image)
-    mixed = latent.sample(model, req(seed=4, psi=0.7, class_vector=class_mix_vector(5, {1: 1, 3: 1})), ctx)
+    mixed = latent_biggan.sample(model, req(seed=4, psi=0.7, class_vector=class_mix_vector(5, {1: 1, 3: 1})), ctx)
     assert diff(mixed.image, one.image) > 0 and diff(mixed.image, three.image) > 0
     # the embedding is linear: a 50/50 mix conditions the generator on the mean embedding
     G = model.networks["G"]
@@ -147,8 +147,8 @@ def test_classes_and_class_mixing(model, ctx):
 
 
 def test_no_class_means_class_zero_with_a_note(model, ctx):
-    default = latent.sample(model, req(seed=4), ctx)
-    zero = latent.sample(make_model(), req(seed=4, class_index=0), ctx)
+    default = latent_biggan.sample(model, req(seed=4), ctx)
+    zero = latent_biggan.sample(make_model(), req(seed=4, class_index=0), ctx)
     assert np.array_equal(default.image, zero.image)
     assert any("class 0" in note for note in default.notes)
 
@@ -171,7 +171,7 @@ def test_class_mix_vector():
 ])
 def test_bad_requests_are_input_errors(model, ctx, kw):
     with pytest.raises(InputError):
-        latent.sample(model, req(**kw), ctx)
+        latent_biggan.sample(model, req(**kw), ctx)
 
 
 @pytest.mark.parametrize("kw,word", [
@@ -181,42 +181,42 @@ def test_bad_requests_are_input_errors(model, ctx, kw):
 ])
 def test_stylegan_only_features_are_refused(model, ctx, kw, word):
     with pytest.raises(InputError, match=word):
-        latent.sample(model, req(**kw), ctx)
+        latent_biggan.sample(model, req(**kw), ctx)
 
 
 def test_noise_settings_are_ignored_with_a_note(model, ctx):
-    plain = latent.sample(model, req(seed=1), ctx)
-    noisy = latent.sample(make_model(), req(seed=1, noise_mode="random", noise_seed=5), ctx)
+    plain = latent_biggan.sample(model, req(seed=1), ctx)
+    noisy = latent_biggan.sample(make_model(), req(seed=1, noise_mode="random", noise_seed=5), ctx)
     assert np.array_equal(plain.image, noisy.image)
     assert any("noise" in note for note in noisy.notes)
 
 
 def test_unchanged_request_is_not_rendered_again(model, ctx):
-    first = latent.sample(model, req(seed=9, psi=0.6, class_index=2), ctx)
-    again = latent.sample(model, req(seed=9, psi=0.6, class_index=2), ctx)
+    first = latent_biggan.sample(model, req(seed=9, psi=0.6, class_index=2), ctx)
+    again = latent_biggan.sample(model, req(seed=9, psi=0.6, class_index=2), ctx)
     assert first.first_layer == 0 and again.first_layer == 1
     assert np.array_equal(first.image, again.image)
-    latent.clear_cache(model)
-    assert latent.sample(model, req(seed=9, psi=0.6, class_index=2), ctx).first_layer == 0
+    latent_biggan.clear_cache(model)
+    assert latent_biggan.sample(model, req(seed=9, psi=0.6, class_index=2), ctx).first_layer == 0
 
 
 def test_interpolation_in_z(model, ctx):
-    result = latent.interpolate(model, InterpolationRequest(model=REF, seed_a=1, seed_b=2, steps=4, space="z", psi=0.8, class_index=2), ctx)
+    result = latent_biggan.interpolate(model, InterpolationRequest(model=REF, seed_a=1, seed_b=2, steps=4, space="z", psi=0.8, class_index=2), ctx)
     assert len(result.frames) == 4 and result.ws.shape == (4, 1, CONFIG.z_dim)
-    a = latent.sample(model, req(seed=1, psi=0.8, class_index=2), ctx)
-    b = latent.sample(model, req(seed=2, psi=0.8, class_index=2), ctx)
+    a = latent_biggan.sample(model, req(seed=1, psi=0.8, class_index=2), ctx)
+    b = latent_biggan.sample(model, req(seed=2, psi=0.8, class_index=2), ctx)
     assert np.allclose(result.ws[0], a.ws, atol=1e-6) and np.allclose(result.ws[-1], b.ws, atol=1e-6)
     assert diff(result.frames[0], a.image) <= 1 and diff(result.frames[-1], b.image) <= 1
     # a frame re-renders from its z
-    middle = latent.sample(model, req(ws=result.ws[1], psi=0.8, class_index=2), ctx)
+    middle = latent_biggan.sample(model, req(ws=result.ws[1], psi=0.8, class_index=2), ctx)
     assert diff(middle.image, result.frames[1]) <= 1
 
 
 def test_w_space_and_directions_are_refused(model, ctx):
     with pytest.raises(InputError, match="W"):
-        latent.interpolate(model, InterpolationRequest(model=REF, seed_a=1, seed_b=2, space="w"), ctx)
+        latent_biggan.interpolate(model, InterpolationRequest(model=REF, seed_a=1, seed_b=2, space="w"), ctx)
     with pytest.raises(InputError, match="W"):
-        latent.principal_directions(model, DirectionsRequest(model=REF, count=2, samples=10), ctx)
+        latent_biggan.principal_directions(model, DirectionsRequest(model=REF, count=2, samples=10), ctx)
 
 
 def test_config_checks():

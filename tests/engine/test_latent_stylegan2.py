@@ -15,7 +15,7 @@ from engine.latent_types import (
     StyleMix,
 )
 from engine.models.loaded import LoadedModel
-from engine.pipelines import latent
+from engine.pipelines import latent_common, latent_stylegan2 as latent
 from engine.types import ModelRef
 from engine.worker import JobContext
 from tests.engine.test_stylegan2 import tiny_generator
@@ -63,7 +63,7 @@ def test_seeds_are_reproducible_and_distinct(model, ctx):
     assert not np.array_equal(a.image, c.image)
     # the official rule: z = RandomState(seed).randn(z_dim)
     z = np.random.RandomState(7).randn(16).astype(np.float32)
-    assert np.array_equal(latent.z_from_seed(7, 16), z)
+    assert np.array_equal(latent_common.z_from_seed(7, 16), z)
 
 
 @pytest.mark.parametrize("seed", [-1, 2**32, 1.5, True, "3"])
@@ -81,7 +81,7 @@ def test_seed_range_ends_are_valid(model, ctx):
 
 def test_psi_one_leaves_w_unchanged(model, ctx):
     G = model.networks["G"]
-    z = torch.from_numpy(latent.z_from_seed(3, G.z_dim)).unsqueeze(0)
+    z = torch.from_numpy(latent_common.z_from_seed(3, G.z_dim)).unsqueeze(0)
     plain = G.mapping(z, None)
     out = latent.sample(model, req(seed=3, psi=1.0), ctx)
     assert np.array_equal(out.ws, plain[0].numpy())
@@ -212,7 +212,7 @@ def test_interpolation_endpoints(model, ctx):
 def test_lerp_and_slerp():
     a = np.array([1.0, 0.0], np.float32)
     b = np.array([0.0, 2.0], np.float32)
-    assert np.allclose(latent.lerp(a, b, 0.5), [0.5, 1.0])
-    mid = latent.slerp(a, b, 0.5)
+    assert np.allclose(latent_common.lerp(a, b, 0.5), [0.5, 1.0])
+    mid = latent_common.slerp(a, b, 0.5)
     assert np.isclose(np.linalg.norm(mid), 1.5) and np.isclose(mid[0], mid[1])  # halfway round, halfway in norm
-    assert np.allclose(latent.slerp(a, b, 0.0), a) and np.allclose(latent.slerp(a, b, 1.0), b)
+    assert np.allclose(latent_common.slerp(a, b, 0.0), a) and np.allclose(latent_common.slerp(a, b, 1.0), b)

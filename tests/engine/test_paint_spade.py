@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
-
 import numpy as np
 import pytest
 import torch
@@ -12,7 +9,7 @@ import torch
 from engine.errors import Cancelled, InputError
 from engine.models.loaded import LoadedModel
 from engine.models.spade import SpadeConfig, SpectralConv2d, build_networks
-from engine.pipelines.label2image import (modulation_cache, render_eager, semantic_codes, semantic_onehot,
+from engine.pipelines.paint_spade import (modulation_cache, render_eager, semantic_codes, semantic_onehot,
                                           synthesize)
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
@@ -178,18 +175,19 @@ def test_cancel_and_progress():
         synthesize(model, SynthesizeRequest(REF, blobs(model.config)), context)
 
 
-def test_dispatch_to_translate_and_refusal_of_other_families(monkeypatch):
-    fake = types.ModuleType("engine.pipelines.translate")
-    fake.synthesize = lambda model, request, ctx: ("translated", model.family)
-    monkeypatch.setitem(sys.modules, "engine.pipelines.translate", fake)
-    import engine.pipelines as pipelines
-    monkeypatch.setattr(pipelines, "translate", fake, raising=False)
+def test_the_table_sends_paint_requests_by_family_and_refuses_other_families():
+    from engine import pipelines
+    from engine.pipelines import paint_translate
+
+    assert pipelines.pipeline_for(SynthesizeRequest, "spade") is synthesize
+    for family in ("pix2pixhd", "pix2pix_unet", "cyclegan_resnet"):
+        assert pipelines.pipeline_for(SynthesizeRequest, family) is paint_translate.synthesize
     model = tiny_model()
-    model.family = "pix2pixhd"
-    assert synthesize(model, SynthesizeRequest(REF, blobs(model.config)), ctx()) == ("translated", "pix2pixhd")
+    result = pipelines.run(model, SynthesizeRequest(REF, blobs(model.config)), ctx())
+    assert result.image.shape[2] == 3
     model.family = "stylegan2"
-    with pytest.raises(InputError, match="does not turn label maps"):
-        synthesize(model, SynthesizeRequest(REF, blobs(model.config)), ctx())
+    with pytest.raises(InputError, match="'stylegan2' model, which does not turn label maps"):
+        pipelines.run(model, SynthesizeRequest(REF, blobs(model.config)), ctx())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""Paint workspace: label map (+ instance map, + style) -> image.
+"""Paint with SPADE: label map (+ instance map, + style) -> image.
 
-:func:`synthesize` is what the engine runs for a :class:`~engine.types.SynthesizeRequest`.
-SPADE models are handled here; image-to-image families (pix2pixHD, pix2pix, CycleGAN) are passed
-on to :mod:`engine.pipelines.translate`.
+:func:`synthesize` is what the engine runs for a :class:`~engine.types.SynthesizeRequest` on a
+``spade`` model (see the table in :mod:`engine.pipelines`; the image-to-image families are
+:mod:`engine.pipelines.paint_translate`).
 
 SPADE input preparation follows the original preprocessing exactly:
   * label ids ``0 .. label_nc-1``; with ``contain_dontcare_label`` the raw value 255 (or
@@ -11,7 +11,7 @@ SPADE input preparation follows the original preprocessing exactly:
     channel: 1 where a pixel's instance id differs from a 4-neighbour's (both pixels of the pair).
     Without an instance map the edges come from the label map (noted in the result).
 
-Repeated renders go through :class:`~engine.pipelines.spade_fast.SpadeModulationCache`, which
+Repeated renders go through :class:`~engine.pipelines.paint_spade_cache.SpadeModulationCache`, which
 keeps the label-map-dependent work of the last render in ``model.runtime_cache``.
 """
 
@@ -28,28 +28,13 @@ import torch
 from engine.errors import InputError
 from engine.models.loaded import LoadedModel
 from engine.models.spade import SpadeConfig
-from engine.pipelines.spade_fast import CACHE_KEY, SpadeModulationCache, onehot_from_codes
+from engine.pipelines.paint_spade_cache import CACHE_KEY, SpadeModulationCache, onehot_from_codes
 from engine.types import SynthesizeRequest, SynthesizeResult
 
 log = logging.getLogger(__name__)
 
-TRANSLATE_FAMILIES = ("pix2pixhd", "pix2pix_unet", "cyclegan_resnet")
 DONTCARE_RAW = 255
 _STYLE_KEY = "spade.style"
-
-
-def synthesize(model: LoadedModel, request: SynthesizeRequest, ctx: Any) -> SynthesizeResult:
-    """Render ``request`` with ``model``. ``ctx``: a JobContext (progress, check_cancelled, device)."""
-    if model.family in TRANSLATE_FAMILIES:
-        from engine.pipelines import translate
-
-        return translate.synthesize(model, request, ctx)
-    if model.family != "spade":
-        raise InputError(
-            f"{model.path} is a '{model.family}' model, which does not turn label maps into images. "
-            "Pick a SPADE, pix2pixHD, pix2pix or CycleGAN model for the Paint workspace."
-        )
-    return _synthesize_spade(model, request, ctx)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,7 +239,8 @@ def render_eager(model: LoadedModel, codes: torch.Tensor, z: torch.Tensor | None
         return model.networks["G"](seg, z, out_size=size)
 
 
-def _synthesize_spade(model: LoadedModel, request: SynthesizeRequest, ctx: Any) -> SynthesizeResult:
+def synthesize(model: LoadedModel, request: SynthesizeRequest, ctx: Any) -> SynthesizeResult:
+    """Render ``request`` with a SPADE ``model``. ``ctx``: a JobContext (progress, check_cancelled, device)."""
     start = time.perf_counter()
     config: SpadeConfig = model.config
     device = _device(model, ctx)

@@ -1,9 +1,10 @@
-"""Latent explorer pipeline: seeds, truncation, classes, style mixing, directions, noise.
+"""Latent explorer for StyleGAN2: seeds, truncation, classes, style mixing, directions, noise.
 
 Each function takes a loaded model (family ``stylegan2``), a request from
 :mod:`engine.latent_types` and a job context (``.progress``, ``.check_cancelled``, ``.device``).
-BigGAN models (family ``biggan``) are handed to :mod:`engine.pipelines.latent_biggan` by
-:func:`sample`, :func:`interpolate`, :func:`principal_directions` and :func:`clear_cache`.
+BigGAN has its own module (:mod:`engine.pipelines.latent_biggan`); the table in
+:mod:`engine.pipelines` picks one by family. Seed and interpolation helpers both use live in
+:mod:`engine.pipelines.latent_common`.
 
 Partial re-rendering. The last render's per-layer activations are kept in
 ``model.runtime_cache`` (engine thread only). A new request is compared with the last one layer
@@ -20,7 +21,6 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +28,6 @@ import torch
 from engine.errors import InputError
 from engine.latent_types import (
     NOISE_MODES,
-    SEED_MAX,
     DirectionsRequest,
     DirectionsResult,
     InterpolationRequest,
@@ -38,7 +37,7 @@ from engine.latent_types import (
 )
 from engine.models.loaded import LoadedModel
 from engine.models.stylegan2 import StyleGAN2Generator, SynthesisState, to_uint8_image
-from engine.pipelines import latent_biggan
+from engine.pipelines.latent_common import check_seed, lerp, slerp, z_from_seed
 
 log = logging.getLogger(__name__)
 
@@ -50,40 +49,6 @@ _BUDGET_KEY = "latent.cache_budget_bytes"
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
-
-
-def check_seed(seed: Any, what: str = "seed") -> int:
-    """``seed`` as an int in ``[0, 2**32 - 1]``, else :class:`InputError`."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"The {what} must be a whole number from 0 to {SEED_MAX}, got {seed!r}.")
-    if not 0 <= int(seed) <= SEED_MAX:
-        raise InputError(f"The {what} {seed} is out of range; use a whole number from 0 to {SEED_MAX}.")
-    return int(seed)
-
-
-def z_from_seed(seed: int, z_dim: int) -> np.ndarray:
-    """The z of ``seed``: ``RandomState(seed).randn(z_dim)`` as float32 (the official scripts' rule)."""
-    return np.random.RandomState(check_seed(seed)).randn(z_dim).astype(np.float32)
-
-
-def lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """Linear interpolation (for w): ``a + t * (b - a)``."""
-    return (np.asarray(a, np.float32) + np.float32(t) * (np.asarray(b, np.float32) - np.asarray(a, np.float32))).astype(np.float32)
-
-
-def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """Spherical interpolation (for Gaussian z): constant-speed along the great circle between
-    ``a`` and ``b``, with the norm interpolated linearly; falls back to lerp for (anti)parallel inputs."""
-    a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    na, nb = np.linalg.norm(a64), np.linalg.norm(b64)
-    if na == 0 or nb == 0:
-        return lerp(a, b, t)
-    ua, ub = a64 / na, b64 / nb
-    omega = math.acos(float(np.clip(np.dot(ua, ub), -1.0, 1.0)))
-    if omega < 1e-6 or abs(omega - math.pi) < 1e-6:
-        return lerp(a, b, t)
-    direction = (math.sin((1 - t) * omega) * ua + math.sin(t * omega) * ub) / math.sin(omega)
-    return (direction * ((1 - t) * na + t * nb)).astype(np.float32)
 
 
 def _generator(model: LoadedModel) -> StyleGAN2Generator:
@@ -237,8 +202,6 @@ def build_ws(model: LoadedModel, req: LatentSampleRequest, notes: list[str]) -> 
 @torch.no_grad()
 def sample(model: LoadedModel, request: LatentSampleRequest, ctx) -> LatentSampleResult:
     """Render ``request``, restarting synthesis at the first layer that differs from the last render."""
-    if latent_biggan.handles(model):
-        return latent_biggan.sample(model, request, ctx)
     started = time.perf_counter()
     G = _generator(model)
     notes: list[str] = []
@@ -288,7 +251,6 @@ def sample(model: LoadedModel, request: LatentSampleRequest, ctx) -> LatentSampl
 def clear_cache(model: LoadedModel) -> None:
     """Forget the kept activations (e.g. after the weights changed)."""
     model.runtime_cache.pop(_RENDER_KEY, None)
-    latent_biggan.clear_cache(model)
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,8 +261,6 @@ def clear_cache(model: LoadedModel) -> None:
 def principal_directions(model: LoadedModel, request: DirectionsRequest, ctx) -> DirectionsResult:
     """PCA of ``request.samples`` ws (class drawn uniformly for conditional models), cached per
     model and (samples, seed). Rows are orthonormal; each sign is fixed so its largest entry is positive."""
-    if latent_biggan.handles(model):
-        return latent_biggan.principal_directions(model, request, ctx)
     started = time.perf_counter()
     G = _generator(model)
     samples, seed = int(request.samples), check_seed(request.seed)
@@ -353,8 +313,6 @@ def _pca(G: StyleGAN2Generator, samples: int, seed: int, device, ctx, batch: int
 @torch.no_grad()
 def interpolate(model: LoadedModel, request: InterpolationRequest, ctx) -> InterpolationResult:
     """Frames from ``seed_a`` to ``seed_b``: lerp in W or slerp in Z (then truncation)."""
-    if latent_biggan.handles(model):
-        return latent_biggan.interpolate(model, request, ctx)
     started = time.perf_counter()
     G = _generator(model)
     notes: list[str] = []
