@@ -223,7 +223,7 @@ def _biggan(model: LoadedModel, n: int, progress: Progress, ctx) -> Report:
         raise InputError(f"This BigGAN has {classes} classes; the world's classifier scores models whose classes are "
                          f"the {len(BIOME_NAMES)} biomes ({', '.join(BIOME_NAMES)}), in that order.")
     per = max(2, n // len(BIOME_NAMES))
-    size = int(getattr(model.config, "output_dim", 128))
+    size = int(np.clip(int(getattr(model.config, "output_dim", 128)), 32, 512))  # real images at (about) the model's size
     clf = shipped("classifier").net
     rng = np.random.default_rng(0)
     total = 2 * per * len(BIOME_NAMES)

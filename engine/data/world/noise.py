@@ -3,7 +3,7 @@
 A noise field is a random lattice (drawn from a seed) interpolated with a smoothstep; it is
 evaluated at continuous coordinates, so the same field sampled on a 128 px and a 256 px grid
 describes the same picture. Grids are regular, so 2D evaluation is separable: interpolate along
-x for every lattice row, then along y (two small matrix products per octave, no per-pixel loop).
+y for every lattice column, then along x (gathers and multiply-adds, no per-pixel loop).
 
 numpy only.
 """
@@ -17,17 +17,23 @@ def _smooth(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def interp_matrix(coords: np.ndarray, cells: int) -> np.ndarray:
-    """``(len(coords), cells + 1)`` weights that interpolate a periodic-free lattice of
-    ``cells`` cells spanning [0, 1) at ``coords`` (scene units; values outside [0, 1] clamp)."""
+def _cell_weights(coords: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """For scene coordinates ``coords`` (clamped to [0, 1]) on a lattice of ``cells`` cells: the
+    index of the lattice point to the left and the smoothstep weight of the one to the right."""
     pos = np.clip(np.asarray(coords, dtype=np.float64), 0.0, 1.0 - 1e-9) * cells
     left = np.floor(pos).astype(np.int64)
-    frac = _smooth(pos - left)
-    weights = np.zeros((pos.size, cells + 1), dtype=np.float32)
-    rows = np.arange(pos.size)
-    weights[rows, left] = 1.0 - frac
-    weights[rows, left + 1] = frac
-    return weights
+    return left, _smooth(pos - left).astype(np.float32)
+
+
+def _lerp_axis(table: np.ndarray, coords: np.ndarray, cells: int, axis: int) -> np.ndarray:
+    """Interpolate ``table`` along ``axis`` at ``coords`` (gathers, no matrix products: small
+    BLAS calls are slow when the machine is busy)."""
+    left, frac = _cell_weights(coords, cells)
+    if table.ndim == 1:
+        return table[left] * (1.0 - frac) + table[left + 1] * frac
+    if axis == 0:
+        return table[left] * (1.0 - frac)[:, None] + table[left + 1] * frac[:, None]
+    return table[:, left] * (1.0 - frac)[None, :] + table[:, left + 1] * frac[None, :]
 
 
 def fbm_lattices(rng: np.random.Generator, base_cells: int, octaves: int, aspect: float = 1.0,
@@ -55,9 +61,7 @@ def fbm_grid(lattices: list[np.ndarray], xs: np.ndarray, ys: np.ndarray, gain: f
     amplitude, norm = 1.0, 0.0
     for lattice in lattices:
         ny, nx = lattice.shape[0] - 1, lattice.shape[1] - 1
-        wy = interp_matrix(ys, ny)
-        wx = interp_matrix(xs, nx)
-        total += amplitude * (wy @ lattice @ wx.T)
+        total += amplitude * _lerp_axis(_lerp_axis(lattice, ys, ny, 0), xs, nx, 1)
         norm += amplitude
         amplitude *= gain
     return total / norm
@@ -72,7 +76,7 @@ def fbm_line(rng: np.random.Generator, base_cells: int, octaves: int, xs: np.nda
     for octave in range(octaves):
         cells = base_cells * 2 ** octave
         values = rng.uniform(-1.0, 1.0, size=cells + 1).astype(np.float32)
-        layer = interp_matrix(xs, cells) @ values
+        layer = _lerp_axis(values, xs, cells, 0)
         if ridged:
             layer = 1.0 - 2.0 * np.abs(layer)
         total += amplitude * layer
