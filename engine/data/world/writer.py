@@ -99,8 +99,8 @@ def write_dataset(out_dir: str | Path, count: int, resolution: int, layout: str 
     in ``layout`` (see the module docstring). ``progress(done, total)`` is called after each scene.
 
     Bad requests raise :class:`InputError` before anything is written; a disk that fills up
-    midway raises :class:`EngineError` saying how many scenes were written (the partial file is
-    removed)."""
+    midway raises :class:`EngineError` saying how many scenes were written (the files of the
+    scene being written are removed, so every scene left is complete)."""
     out_dir = Path(out_dir)
     check_request(out_dir, count, resolution, layout, first_seed, append)
     check_free_space(out_dir, count, resolution, layout)
@@ -154,7 +154,8 @@ def _write_scene(paths: dict[str, Path], labels: np.ndarray, image: np.ndarray, 
         try:
             arrays[kind].save(path, format="PNG")
         except OSError as exc:
-            path.unlink(missing_ok=True)
+            for written_path in paths.values():  # no half-written scene is left behind
+                written_path.unlink(missing_ok=True)
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise EngineError(
                     f"The disk is full: {written} scenes were written before {path.name} failed. Free some space "
