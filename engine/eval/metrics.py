@@ -85,19 +85,28 @@ def classifier_accuracy(net: torch.nn.Module, images, biomes: np.ndarray) -> flo
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Frechet distance between Gaussians fitted to feature sets ``a`` and ``b`` (N x D each):
     ``|mu_a - mu_b|^2 + tr(Ca + Cb - 2 (Ca Cb)^(1/2))``."""
-    from scipy import linalg
-
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if len(a) < 2 or len(b) < 2:
         raise ValueError("the Frechet distance needs at least two feature vectors per set")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
+    covmean = _sqrtm(cov_a @ cov_b)
     if not np.isfinite(covmean).all():
         eps = np.eye(len(mu_a)) * 1e-6
-        covmean = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
+        covmean = _sqrtm((cov_a + eps) @ (cov_b + eps))
     covmean = np.real(covmean)
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(covmean))
+
+
+def _sqrtm(matrix: np.ndarray) -> np.ndarray:
+    import warnings
+
+    from scipy import linalg
+
+    with warnings.catch_warnings():  # a near-singular covariance (few samples) is expected; results are checked
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        result = linalg.sqrtm(matrix)
+    return result[0] if isinstance(result, tuple) else result
 
 
 # --------------------------------------------------------------------------------------------
