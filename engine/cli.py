@@ -32,6 +32,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.commands.upscale",
     "engine.commands.inpaint",
     "engine.commands.export",
+    "engine.commands.world",
+    "engine.commands.evaluate",
 )
 
 #: subcommand names (known without importing torch: main.py uses it to pick CLI vs GUI);

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 FORMAT = "gan-studio-labelset"
 FORMAT_VERSION = 1
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "labelsets"
-BUILTIN_NAMES = ("ade20k", "cocostuff", "cityscapes")
+BUILTIN_NAMES = ("ade20k", "cocostuff", "cityscapes", "world")
 
 Color = tuple[int, int, int]
 
@@ -369,10 +369,11 @@ def _preferred_order(classes: Iterable[LabelClass]) -> list[LabelClass]:
 
 
 def builtin(name: str) -> LabelSet:
-    """A shipped label set: ``"ade20k"``, ``"cocostuff"`` or ``"cityscapes"`` (any case; ``"coco"`` and
-    ``"ade"`` work too). Loaded once and shared (label sets are immutable)."""
+    """A shipped label set: ``"ade20k"``, ``"cocostuff"``, ``"cityscapes"`` or ``"world"`` (the
+    procedural starter world's classes) (any case; ``"coco"`` and ``"ade"`` work too). Loaded once and shared (label sets are immutable)."""
     key = name.strip().lower().replace("-", "").replace("_", "").replace(" ", "")
-    aliases = {"ade": "ade20k", "ade20k": "ade20k", "coco": "cocostuff", "cocostuff": "cocostuff", "cityscapes": "cityscapes"}
+    aliases = {"ade": "ade20k", "ade20k": "ade20k", "coco": "cocostuff", "cocostuff": "cocostuff", "cityscapes": "cityscapes",
+               "world": "world"}
     if key not in aliases:
         raise KeyError(f"no built-in label set {name!r}; the built-in sets are {', '.join(BUILTIN_NAMES)}")
     return _load_builtin(aliases[key])
