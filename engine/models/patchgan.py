@@ -14,8 +14,9 @@ feature matching:
 pix2pixHD / SPADE. Normalised convs have a bias only where the norm does not make it
 redundant: with ``norm="none"``, or instance norm without spectral norm (as the official code
 of each project does). Spectral norm (``spectral_norm=True``) wraps the middle convs, as SPADE
-does (``spectral_ends`` adds the first and last). It uses :func:`torch.nn.utils.spectral_norm`, whose state
-(``weight_orig``, ``weight_u``, ``weight_v``) is the official SPADE layout.
+does (``spectral_ends`` adds the first and last). It is the app's one spectral norm,
+:class:`engine.models.layers.SNConv2d`, whose state (``weight_orig``, ``weight_u``, ``weight_v``)
+is the official SPADE layout.
 
 The multi-scale discriminator holds ``discriminator_0 .. discriminator_{num_d-1}``; scale ``i``
 sees the input average-pooled ``i`` times (3x3, stride 2, borders not counted). ``forward``
@@ -32,6 +33,8 @@ from typing import Mapping
 
 import torch
 from torch import nn
+
+from engine.models.layers import SNConv2d, SpectralNormLayer
 
 NORMS = ("batch", "instance", "none")
 LRELU_SLOPE = 0.2
@@ -81,8 +84,9 @@ def _norm(kind: str, channels: int) -> list[nn.Module]:
 
 
 def _conv(in_ch: int, out_ch: int, stride: int, padding: int, bias: bool, spectral: bool) -> nn.Module:
-    conv = nn.Conv2d(in_ch, out_ch, 4, stride=stride, padding=padding, bias=bias)
-    return nn.utils.spectral_norm(conv) if spectral else conv
+    if spectral:
+        return SNConv2d(in_ch, out_ch, 4, stride=stride, padding=padding, bias=bias)
+    return nn.Conv2d(in_ch, out_ch, 4, stride=stride, padding=padding, bias=bias)
 
 
 class NLayerPatchGAN(nn.Module):
@@ -154,8 +158,8 @@ def init_normal_(net: nn.Module, std: float = 0.02) -> nn.Module:
     """The pix2pix / CycleGAN / pix2pixHD initialisation: conv and linear weights ``N(0, std)``,
     biases 0, batch-norm scales ``N(1, std)``. Draws from torch's global RNG."""
     for module in net.modules():
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            weight = getattr(module, "weight_orig", module.weight)
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, SpectralNormLayer)):
+            weight = module.weight_orig if isinstance(module, SpectralNormLayer) else module.weight
             nn.init.normal_(weight, 0.0, std)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)

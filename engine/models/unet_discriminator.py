@@ -2,7 +2,7 @@
 
 Our own implementation; parameter names follow Real-ESRGAN's ``UNetDiscriminatorSN`` so its
 ``*_netD.pth`` files load directly (spectral norm stored as ``weight_orig``, ``weight_u``,
-``weight_v``, :func:`torch.nn.utils.spectral_norm`'s layout).
+``weight_v``: the app's one spectral norm, :class:`engine.models.layers.SNConv2d`).
 
 It scores every pixel (a per-pixel realness map, more feedback than one number per image):
 
@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.models.layers import SNConv2d
+
 LRELU_SLOPE = 0.2
 
 
@@ -41,7 +43,7 @@ class UNetDiscriminatorConfig:
 
 
 def _sn_conv(in_ch: int, out_ch: int, kernel: int, stride: int, padding: int) -> nn.Module:
-    return nn.utils.spectral_norm(nn.Conv2d(in_ch, out_ch, kernel, stride, padding, bias=False))
+    return SNConv2d(in_ch, out_ch, kernel, stride=stride, padding=padding, bias=False)
 
 
 class UNetDiscriminatorSN(nn.Module):
