@@ -340,6 +340,8 @@ class TrainLoop:
             raise
         finally:
             stop.restore()
+        if self.main:
+            self.rd.clear_stop()
         self._status(result.state, result.message)
         self._event({"done": "done", "stopped": "stop"}.get(result.state, "error"), result.message)
         return result
@@ -364,12 +366,8 @@ class TrainLoop:
                 bad = [k for k, v in losses.items() if not math.isfinite(v)]
             except NonFiniteError as exc:
                 losses, bad = {"gradients": math.nan}, [str(exc)]
-            wants_stop = stop.signal is not None or (self.main and self.rd.stop_requested()) or \
-                bool(self.should_stop and self.should_stop())
-            if info.distributed:
-                flags = dist_util.any_rank(bool(bad), self.device), dist_util.any_rank(wants_stop, self.device)
-                bad = bad or (["(another process)"] if flags[0] else [])
-                wants_stop = flags[1]
+            if info.distributed and dist_util.any_rank(bool(bad), self.device):
+                bad = bad or ["(in another process)"]
             if bad:
                 return self._non_finite(losses, bad)
             self.step += 1
@@ -382,8 +380,11 @@ class TrainLoop:
                 sums, window_start, window_steps = {}, now, 0
             if self.step % opts.sample_every == 0:
                 self.sample(trainer, fixed)
+            wants_stop = stop.signal is not None or (self.main and self.rd.stop_requested()) or \
+                bool(self.should_stop and self.should_stop())
             minutes_due = self.main and (now - last_save) >= opts.checkpoint_minutes * 60
-            if info.distributed:
+            if info.distributed:  # every process must take the same branch
+                wants_stop = dist_util.any_rank(wants_stop, self.device)
                 minutes_due = dist_util.any_rank(minutes_due, self.device)
             if (self.step % opts.checkpoint_every == 0 or minutes_due) and self.step < opts.steps and not wants_stop:
                 self.save(trainer, self.elapsed_before + now - start)

@@ -14,6 +14,7 @@ Run as a script (for subprocess and torchrun tests), it registers itself and run
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,19 @@ class ToyTrainer(Trainer):
         self.backward(g_loss)
         self.step("G")
         self.iterations += 1
+        self._test_hooks(step)
         return {"G": g_loss.item(), "D": d_loss.item()}
+
+    def _test_hooks(self, step: int) -> None:
+        """``sleep_s``: slow each step (kill tests); ``dump_dir``: every process saves its
+        parameters after the last step (distributed tests)."""
+        if self.opts.get("sleep_s"):
+            time.sleep(float(self.opts.get("sleep_s")))
+        if self.opts.get("dump_dir") and step == self.opts.steps - 1:
+            from safetensors.torch import save_file
+
+            tensors = {f"{n}.{k}": v.detach().clone() for n, net in self.networks().items() for k, v in net.state_dict().items()}
+            save_file(tensors, str(Path(self.opts.get("dump_dir")) / f"rank{self.ctx.rank}.safetensors"))
 
     def preview(self, fixed: dict[str, torch.Tensor]) -> np.ndarray:
         torch.randn(3)  # a preview that draws random numbers must not change the training
