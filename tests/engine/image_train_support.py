@@ -3,9 +3,10 @@ generated datasets, a tiny run through the shared loop, and the trained model re
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -48,11 +49,22 @@ def tiny_options(family: str, data: list[Path], run: Path, **fields: Any) -> Tra
     return TrainOptions(**values)
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Tiny networks train fastest on one thread (and do not fight the other tests for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def run_tiny(opts: TrainOptions) -> tuple[LoadedModel, list[dict[str, Any]]]:
     """Prepare the run folder, train through the shared loop, return (latest model, log records)."""
-    torch.set_num_threads(min(2, torch.get_num_threads()))
     RunDir(opts.out).prepare(opts, resume=False)
-    result = run_training(opts.out)
+    with one_thread():
+        result = run_training(opts.out)
     assert result.state == "done", result
     records = [r for r in read_progress(Path(opts.out) / "progress.jsonl") if r.get("kind") == "log"]
     assert records, "no progress lines were logged"
