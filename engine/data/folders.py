@@ -214,7 +214,8 @@ class CheckReport:
     def text(self, limit: int = 8) -> str:
         """The report as lines for a terminal or a dialog."""
         lines = [f"dataset ({self.layout}): {', '.join(self.roots)}"]
-        lines.append("  " + ", ".join(f"{n} {k}" for k, n in self.counts.items()))
+        if self.counts:
+            lines.append("  " + ", ".join(f"{n} {k}" for k, n in self.counts.items()))
         if self.sizes:
             lines.append("  sizes: " + _top(self.sizes, limit))
         if self.modes:

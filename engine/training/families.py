@@ -63,6 +63,13 @@ def trainer_class(family: str) -> type:
     return cls
 
 
+def present() -> dict[str, bool]:
+    """family -> whether its trainer module is part of this build (cheap: nothing is imported)."""
+    from importlib.util import find_spec
+
+    return {family: find_spec(name) is not None for family, name in FAMILIES.items()}
+
+
 def available() -> dict[str, bool]:
     """family -> whether its trainer can be used in this build."""
     out = {}

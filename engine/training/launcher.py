@@ -73,12 +73,12 @@ class RunProcess:
 
 
 def start(run_dir: str | os.PathLike, *, resume: bool = False, nproc: int = 1, threads: int | None = None,
-          entry: Sequence[str] = DEFAULT_ENTRY, env: dict[str, str] | None = None) -> RunProcess:
+          entry: Sequence[str] | None = None, env: dict[str, str] | None = None) -> RunProcess:
     """Start the prepared run in ``run_dir`` as a subprocess (see the module docstring)."""
     rd = RunDir(run_dir)
     if not rd.exists():
         raise InputError(f"{rd.path} is not a prepared run (no options.json); create it first (RunDir.prepare).")
-    cmd = command(rd.path, resume=resume, nproc=nproc, threads=threads, entry=entry)
+    cmd = command(rd.path, resume=resume, nproc=nproc, threads=threads, entry=DEFAULT_ENTRY if entry is None else entry)
     full_env = dict(os.environ if env is None else env)
     root = str(Path(__file__).resolve().parents[2])
     full_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, full_env.get("PYTHONPATH", "")) if p)
