@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from engine.training.losses import logits_per_scale
+
 #: DiffAugment's default policy for few-shot training
 DIFFAUGMENT_POLICY = ("color", "translation", "cutout")
 
@@ -160,12 +162,21 @@ class AdaptiveAugment:
 
     # -- the heuristic
 
-    def observe(self, real_logits: torch.Tensor) -> None:
-        """Record the discriminator's raw outputs on (augmented) real images of one step."""
-        signs = torch.sign(real_logits.detach().float())
-        self._sign_sum += float(signs.sum())
-        self._count += signs.numel()
-        self._images += int(real_logits.shape[0])
+    def observe(self, real_logits: Any) -> None:
+        """Record the discriminator's raw outputs on (augmented) real images of one step: a
+        logits tensor, or a multi-scale output (a list per scale of logits or of features whose
+        last entry is the logits); patch logits count one sign each."""
+        scales = logits_per_scale(real_logits)
+        for logits in scales:
+            signs = torch.sign(logits.detach().float())
+            self._sign_sum += float(signs.sum())
+            self._count += signs.numel()
+        self._images += int(scales[0].shape[0])
+
+    def observe_and_update(self, real_logits: Any, step: int) -> None:
+        """:meth:`observe` then :meth:`update` (what a trainer calls once per D step)."""
+        self.observe(real_logits)
+        self.update(step)
 
     def update(self, step: int) -> None:
         """Adjust ``p`` after every ``interval``-th step (``step`` counts from 0) from what was observed."""

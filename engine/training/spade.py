@@ -42,7 +42,7 @@ from engine.models.loaded import LoadedModel
 from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, official_state
 from engine.models.spade import ConvEncoder, SpadeConfig, SpadeGenerator
 from engine.training import losses
-from engine.training.augment import make_augment
+from engine.training.augment import AdaptiveAugment, make_augment
 from engine.training.gan_helpers import FrozenLayers, eval_copy, find_sibling, image_grid, read_state_dict, trainable
 from engine.training.trainer import Trainer
 
@@ -232,6 +232,13 @@ class SpadeTrainer(Trainer):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.opt_G, "D": self.opt_D}
 
+    def extra_state(self) -> dict[str, Any]:
+        return {"ada": self.augment.state_dict()} if isinstance(self.augment, AdaptiveAugment) else {}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        if isinstance(self.augment, AdaptiveAugment) and "ada" in state:
+            self.augment.load_state_dict(state["ada"])
+
     def _condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         labels = batch["label"]
         check_label_range(labels, self.config.onehot_nc, "the model")
@@ -271,10 +278,14 @@ class SpadeTrainer(Trainer):
         # -- discriminator
         self.frozen.set_trainable(self.D, True)
         with self.autocast():
-            loss_d = losses.d_loss(kind, self._d(seg, real), self._d(seg, fake.detach()))
+            real_logits = self._d(seg, real)
+            loss_d = losses.d_loss(kind, real_logits, self._d(seg, fake.detach()))
         self.backward(loss_d)
         self.step("D")
         out = {"loss_g_gan": float(loss_gan.detach()), "loss_g_feat": float(loss_feat.detach()), "loss_d": float(loss_d.detach())}
+        if isinstance(self.augment, AdaptiveAugment):
+            self.augment.observe_and_update(real_logits, step)
+            out["ada_p"] = self.augment.p
         if kld is not None:
             out["loss_kld"] = float(kld.detach())
         return out

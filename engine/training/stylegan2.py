@@ -251,8 +251,7 @@ class StyleGAN2Trainer(Trainer):
         out["d_real"] = float(real_logits.detach().float().mean())
 
         if isinstance(self.augment, AdaptiveAugment):
-            self.augment.observe(real_logits)
-            self.augment.update(step)
+            self.augment.observe_and_update(real_logits, step)
             out["ada_p"] = self.augment.p
         self._update_ema(step)
         return out

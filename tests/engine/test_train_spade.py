@@ -25,7 +25,8 @@ TINY = {"ngf": 2, "ndf": 4, "n_layers_d": 2, "num_d": 2}
 
 def test_trains_with_instances_and_renders_through_synth(tmp_path):
     data = label_dataset(tmp_path / "data", label_nc=5)
-    opts = tiny_options("spade", [data], tmp_path / "run", resolution=64, steps=2, extra=dict(TINY))
+    opts = tiny_options("spade", [data], tmp_path / "run", resolution=64, steps=2, augment="diffaugment",
+                        extra=dict(TINY))
     before = fresh_trainer(opts)
     assert before.opt_D.param_groups[0]["lr"] == 4e-4 and before.opt_G.param_groups[0]["lr"] == 1e-4
     assert before.opt_G.param_groups[0]["betas"] == (0.0, 0.9)
@@ -43,10 +44,12 @@ def test_trains_with_instances_and_renders_through_synth(tmp_path):
 
 def test_vae_encoder_learns_with_kl(tmp_path):
     data = label_dataset(tmp_path / "data", count=2, label_nc=4, instances=False)
-    opts = tiny_options("spade", [data], tmp_path / "run", resolution=64, steps=1, extra={**TINY, "vae": True})
+    opts = tiny_options("spade", [data], tmp_path / "run", resolution=64, steps=1, augment="ada",
+                        extra={**TINY, "vae": True})
     before = fresh_trainer(opts)
     model, records = run_tiny(opts)
     assert "loss_kld" in records[-1]["losses"] and records[-1]["losses"]["loss_kld"] >= 0
+    assert "ada_p" in records[-1]["losses"]
     assert set(model.networks) == {"G", "E"} and model.config.use_vae and model.config.no_instance
     assert changed(before.E, model.networks["E"])
     from engine.pipelines.label2image import synthesize
