@@ -200,10 +200,13 @@ def run_training(run_dir: str | Path, *, resume: bool = False,
     info = dist_util.env_info()
     device = resolve_device(opts, info)
     info = dist_util.init_from_env(device)
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
+    warn_only_before = torch.is_deterministic_algorithms_warn_only_enabled()
     try:
         loop = TrainLoop(rd, opts, cls, device, info, on_progress, should_stop)
         return loop.run(resume)
     finally:
+        torch.use_deterministic_algorithms(deterministic_before, warn_only=warn_only_before)
         dist_util.shutdown()
 
 
