@@ -99,6 +99,15 @@ def test_ctrl_c_stops_the_run_with_a_final_checkpoint(tmp_path, capsys, images, 
     assert rd.checkpoints()[-1][0] == status["step"]
 
 
+def test_prepare_only_creates_the_run_folder(tmp_path, capsys, images):
+    out = tmp_path / "run"
+    assert cli.main(["train", "stylegan2", "--data", str(images), "--out", str(out), "--steps", "7", "--prepare"]) == 0
+    assert "python -m engine.training.run" in capsys.readouterr().out
+    opts = RunDir(out).read_options()
+    assert opts.family == "stylegan2" and opts.steps == 7 and opts.data == (str(images.resolve()),)
+    assert not RunDir(out).checkpoints() and not (out / "progress.jsonl").exists()
+
+
 def test_progress_line_format():
     line = train_cmd.format_progress({"step": 50, "steps": 200, "losses": {"G": 0.5, "D": 1.25},
                                       "images_per_s": 12.5, "eta_s": 125}, width=8)

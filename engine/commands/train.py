@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="start from a preset (explicit flags win)")
     parser.add_argument("--check", action="store_true", help="only check the dataset and print the report")
     parser.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its newest checkpoint")
+    parser.add_argument("--prepare", action="store_true",
+                        help="check the dataset and create RUN_DIR, but start nothing (for torchrun on several machines)")
     parser.add_argument("--from", dest="from_ckpt", metavar="CKPT", help="fine-tune from a checkpoint the app opens")
     parser.add_argument("--nproc", type=int, default=1, help="processes (GPUs) on this machine, through torchrun; default 1")
     parser.add_argument("--steps", type=int, help="optimiser steps in all")
@@ -109,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
     if not report.ok:
         return 1
     rd.prepare(opts, resume=args.resume)
+    if args.prepare:
+        print(f"prepared {rd.path}; start it with: python -m engine.training.run {rd.path}")
+        return 0
     return _launch(rd, args)
 
 
