@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     print(report.text(), file=sys.stderr)
     if not report.ok:
         return 1
-    rd.prepare(opts, resume=args.resume)
+    rd.prepare(resolved, resume=args.resume)
     if args.prepare:
         print(f"prepared {rd.path}; start it with: python -m engine.training.run {rd.path}")
         return 0

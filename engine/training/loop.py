@@ -145,6 +145,16 @@ def load_trainer_state(trainer: Trainer, state: dict[str, Any]) -> None:
 # the loop
 
 
+def tensorboard_writer(folder: Path) -> Any:
+    """A TensorBoard SummaryWriter writing into ``folder`` when tensorboard is installed (the
+    optional ``train`` extra), else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(log_dir=str(folder))
+
+
 class _StopFlag:
     """Set by SIGTERM/SIGINT; the loop checks it once per iteration."""
 
@@ -198,6 +208,8 @@ def run_training(run_dir: str | Path, *, resume: bool = False,
     cls = trainer_class(raw.family)
     opts = resolve(raw, cls.defaults, cls.losses)
     info = dist_util.env_info()
+    if opts != raw and info.rank == 0:
+        rd.write_options(opts)  # options.json holds every value the run uses, family defaults included
     device = resolve_device(opts, info)
     info = dist_util.init_from_env(device)
     deterministic_before = torch.are_deterministic_algorithms_enabled()
@@ -223,6 +235,7 @@ class TrainLoop:
         self.step = 0
         self.checkpoint_step: int | None = None
         self.elapsed_before = 0.0
+        self.tensorboard: Any = None
         if opts.batch % info.world_size:
             raise InputError(f"--batch {opts.batch} does not divide over {info.world_size} processes; "
                              f"use a multiple of {info.world_size}.")
@@ -314,6 +327,8 @@ class TrainLoop:
         path = self.rd.sample_path(self.step)
         write_png(path, grid)
         write_png(self.rd.samples_dir / "latest.png", grid)
+        if self.tensorboard is not None:
+            self.tensorboard.add_image("samples", grid, self.step, dataformats="HWC")
         self._event("sample", path=str(path.relative_to(self.rd.path)))
 
     # ---- the loop ----------------------------------------------------------------------------
@@ -334,6 +349,8 @@ class TrainLoop:
                     f"{opts.family}: step {self.step} of {opts.steps}, {len(trainer.data)} images, "
                     f"{self.info.world_size} process(es) on {self.device}")
         fixed = {k: v.to(self.device) for k, v in trainer.data.fixed_batch(opts.preview_count).items()}
+        if self.main:
+            self.tensorboard = tensorboard_writer(self.rd.path / "tensorboard")
         stop.install()
         try:
             result = self._iterate(trainer, fixed, stop)
@@ -343,6 +360,8 @@ class TrainLoop:
             raise
         finally:
             stop.restore()
+            if self.tensorboard is not None:
+                self.tensorboard.close()
         if self.main:
             self.rd.clear_stop()
         self._status(result.state, result.message)
@@ -428,3 +447,7 @@ class TrainLoop:
             "eta_s": remaining / rate if rate > 0 else None,
         }
         self._record(record)
+        if self.tensorboard is not None:
+            for name, value in record["losses"].items():
+                self.tensorboard.add_scalar(f"loss/{name}", value, self.step)
+            self.tensorboard.add_scalar("images_per_s", record["images_per_s"], self.step)

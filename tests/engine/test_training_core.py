@@ -290,3 +290,37 @@ def test_finetune_refuses_another_family_by_name(tmp_path, images):
         trainer.load_checkpoint_for_finetune(rd.latest_path, "stylegan2")
     model = trainer.load_checkpoint_for_finetune(rd.latest_path, ("esrgan", "srvgg"))
     assert model.family == "srvgg" and any("fine-tuning from latest.safetensors" in n for n in trainer.ctx.notes)
+
+
+def test_tensorboard_gets_losses_and_samples_when_installed(tmp_path, images, monkeypatch):
+    from engine.training import loop
+
+    calls = []
+
+    class FakeWriter:
+        def __init__(self, folder):
+            calls.append(("open", Path(folder).name))
+
+        def add_scalar(self, tag, value, step):
+            calls.append(("scalar", tag, step))
+
+        def add_image(self, tag, image, step, dataformats):
+            calls.append(("image", tag, image.shape, dataformats))
+
+        def close(self):
+            calls.append(("close",))
+
+    monkeypatch.setattr(loop, "tensorboard_writer", FakeWriter)
+    rd = _toy_run(tmp_path, images, steps=2)
+    run_training(rd.path)
+    assert calls[0] == ("open", "tensorboard") and calls[-1] == ("close",)
+    assert ("scalar", "loss/G", 2) in calls and ("scalar", "images_per_s", 1) in calls
+    assert any(c[0] == "image" and c[3] == "HWC" for c in calls)
+
+
+def test_options_json_holds_the_resolved_options(tmp_path, images):
+    rd = _toy_run(tmp_path, images, steps=1)
+    assert rd.read_options().lr_g is None
+    run_training(rd.path)
+    stored = rd.read_options()
+    assert stored.lr_g == 1e-3 and stored.betas == (0.5, 0.9) and stored.get("noise") == 0.05
