@@ -63,7 +63,9 @@ from engine.models.context_encoder import (
     prepare_input,
 )
 from engine.training import losses
-from engine.training.gan_helpers import eval_copy, image_grid
+from engine.training.gan_helpers import (
+    FrozenLayers, check_freeze, eval_copy, first_layers, image_grid, trainable, weight_layer_count,
+)
 from engine.training.options import TrainOptions, resolve
 from engine.training.trainer import RunContext, Trainer
 
@@ -293,9 +295,12 @@ class ContextEncoderTrainer(Trainer):
             self.G, self.D = nets["G"], nets["D"]
         self.G.to(self.device).train()
         self.D.to(self.device).train()
+        check_freeze(self.opts.freeze_d, weight_layer_count(self.D))
+        self.frozen = FrozenLayers(first_layers(self.D, self.opts.freeze_d))
+        self.frozen.set_trainable(self.D, True)
         betas = tuple(self.opts.betas)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.opts.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.opts.lr_d, betas=betas)
+        self.opt_d = torch.optim.Adam(trainable(self.D.parameters(), self.frozen), lr=self.opts.lr_d, betas=betas)
 
     def _config(self) -> ContextEncoderConfig:
         values = {k: self.opts.get(k) for k in CONFIG_KEYS if self.opts.get(k) is not None}
@@ -339,14 +344,14 @@ class ContextEncoderTrainer(Trainer):
             fake_region = crop_output_box(config, composite(config, real, mask, prediction))
 
         # discriminator: real windows vs windows with the fill composited in
-        self.requires_grad(self.D, True)
+        self.frozen.set_trainable(self.D, True)
         with self.autocast():
             loss_d = 0.5 * losses.d_loss("nonsaturating", self.D(real_region), self.D(fake_region.detach()))
         self.backward(loss_d)
         self.step("D")
 
         # generator: masked reconstruction + adversarial
-        self.requires_grad(self.D, False)
+        self.frozen.set_trainable(self.D, False)
         hole = crop_output_box(config, mask)
         weight = hole + float(self.opts.get("overlap_weight")) * overlap_band(config, mask)
         with self.autocast():
@@ -356,7 +361,7 @@ class ContextEncoderTrainer(Trainer):
             loss_g = float(self.opts.get("lambda_rec")) * loss_rec + float(self.opts.get("lambda_adv")) * loss_adv
         self.backward(loss_g)
         self.step("G")
-        self.requires_grad(self.D, True)
+        self.frozen.set_trainable(self.D, True)
         with torch.no_grad():
             masked_l2 = losses.masked_mse(prediction32, real_region, hole)
         return {"masked_l2": masked_l2.item(), "loss_rec": loss_rec.item(), "loss_adv": loss_adv.item(),

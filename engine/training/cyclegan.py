@@ -38,7 +38,7 @@ from engine.models.cyclegan import CycleGANResnetConfig, ResnetGenerator
 from engine.models.loaded import LoadedModel
 from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, official_state
 from engine.training import losses
-from engine.training.gan_helpers import FrozenLayers, eval_copy, find_sibling, image_grid, read_state_dict, trainable
+from engine.training.gan_helpers import FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, read_state_dict, trainable
 from engine.training.trainer import Trainer
 
 
@@ -69,6 +69,7 @@ class CycleGANTrainer(Trainer):
         for net in (self.G_A, self.G_B, self.D_A, self.D_B):
             net.to(self.device).train()
         freeze = self.opts.freeze_d
+        check_freeze(freeze, self.D_A.discriminator_0.n_blocks, "the discriminators")
         self.frozen = FrozenLayers(self.D_A.blocks()[:freeze] + self.D_B.blocks()[:freeze])
         betas = tuple(self.opts.betas)
         self.opt_g = torch.optim.Adam(itertools.chain(self.G_A.parameters(), self.G_B.parameters()), lr=self.opts.lr_g, betas=betas)

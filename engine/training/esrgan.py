@@ -50,7 +50,10 @@ from engine.models.vgg19 import VGG19Features, find_weights
 from engine.models.vgg_discriminator import VGGDiscriminatorConfig, VGGStyleDiscriminator
 from engine.training import losses
 from engine.training.degradations import DegradationSettings, degrade
-from engine.training.gan_helpers import eval_copy, find_sibling, image_grid, read_state_dict
+from engine.training.gan_helpers import (
+    FrozenLayers, check_freeze, eval_copy, find_sibling, first_layers, image_grid, read_state_dict, trainable,
+    weight_layer_count,
+)
 from engine.training.trainer import Trainer
 
 ARCHS = ("rrdb", "srvgg")
@@ -82,9 +85,12 @@ class ESRGANTrainer(Trainer):
         self.D = self._discriminator().to(self.device).train()
         self.G.to(self.device).train()
         self.G.requires_grad_(True)
+        check_freeze(self.opts.freeze_d, weight_layer_count(self.D))
+        self.frozen = FrozenLayers(first_layers(self.D, self.opts.freeze_d))
+        self.frozen.set_trainable(self.D, True)
         betas = tuple(self.opts.betas)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.opts.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=self.opts.lr_d, betas=betas)
+        self.opt_d = torch.optim.Adam(trainable(self.D.parameters(), self.frozen), lr=self.opts.lr_d, betas=betas)
         chosen = self.opts.get("psnr_steps")
         self.psnr_steps = int(chosen) if chosen is not None else (0 if self.opts.from_ckpt else self.opts.steps // 2)
         self.degradation = self._degradation_settings()
@@ -235,7 +241,7 @@ class ESRGANTrainer(Trainer):
     def _gan_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:
         kind = self.opts.loss
         # generator
-        self.requires_grad(self.D, False)
+        self.frozen.set_trainable(self.D, False)
         with self.autocast():
             sr = self.G(lr)
             loss_l1 = F.l1_loss(sr.float(), hr)
@@ -250,7 +256,7 @@ class ESRGANTrainer(Trainer):
         self.backward(loss_g)
         self.step("G")
         # discriminator
-        self.requires_grad(self.D, True)
+        self.frozen.set_trainable(self.D, True)
         with self.autocast():
             real, fake = self.D(hr), self.D(sr.detach())
             loss_d = losses.relativistic_d_loss(real, fake) if kind == "ragan" else losses.d_loss(kind, real, fake)

@@ -100,6 +100,38 @@ class FrozenLayers:
             p.requires_grad_(flag and id(p) not in self.params)
 
 
+def first_layers(net: nn.Module, count: int) -> list[nn.Module]:
+    """The first ``count`` weight layers (convs, linears, spectral-norm layers) of ``net`` in
+    registration order (input to output for the discriminators here), with the norm layers
+    between them: what ``--freeze-d count`` freezes in discriminators without blocks."""
+    from engine.models.layers import SpectralNormLayer
+
+    weighted = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, SpectralNormLayer)
+    chosen: list[nn.Module] = []
+    seen = 0
+    for module in net.modules():
+        if isinstance(module, weighted):
+            if seen == count:
+                break
+            seen += 1
+            chosen.append(module)
+        elif seen and isinstance(module, (nn.BatchNorm2d, nn.InstanceNorm2d, nn.PReLU)):
+            chosen.append(module)
+    return chosen
+
+
+def check_freeze(count: int, available: int, what: str = "the discriminator") -> None:
+    """An :class:`InputError` when ``--freeze-d count`` would leave ``what`` nothing to train."""
+    from engine.errors import InputError
+
+    if count >= available:
+        raise InputError(f"--freeze-d {count} would freeze all of {what} ({available} layers); use at most {available - 1}.")
+
+
+def weight_layer_count(net: nn.Module) -> int:
+    return len([m for m in first_layers(net, 10**6) if not isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d, nn.PReLU))])
+
+
 def trainable(params: Iterable[nn.Parameter], frozen: FrozenLayers) -> list[nn.Parameter]:
     """The parameters an optimizer should hold (frozen ones left out)."""
     return [p for p in params if id(p) not in frozen.params]

@@ -39,7 +39,7 @@ from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, offic
 from engine.models.pix2pix import Pix2PixUnetConfig, UnetGenerator
 from engine.training import losses
 from engine.training.gan_helpers import (
-    FrozenLayers, eval_copy, find_sibling, image_grid, one_hot, read_state_dict, trainable,
+    FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, one_hot, read_state_dict, trainable,
 )
 from engine.training.trainer import Trainer
 
@@ -77,7 +77,8 @@ class Pix2PixTrainer(Trainer):
         self.D = self._build_discriminator()
         self.G.to(self.device).train()
         self.D.to(self.device).train()
-        self.frozen = FrozenLayers(self.D.blocks()[:self.opts.freeze_d])
+        check_freeze(self.opts.freeze_d, self.D.discriminator_0.n_blocks)
+        self.frozen = FrozenLayers(self.D.blocks()[:self.opts.freeze_d * self.D.config.num_d])
         self.frozen.set_trainable(self.D, True)
         betas = tuple(self.opts.betas)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.opts.lr_g, betas=betas)

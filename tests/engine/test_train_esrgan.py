@@ -115,3 +115,17 @@ def test_vgg19_layout_matches_torchvision_indices():
     net = VGG19Features("conv5_4")
     convs = [i for i, m in enumerate(net.features) if isinstance(m, torch.nn.Conv2d)]
     assert convs == [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]
+
+
+def test_freezing_the_first_discriminator_layers(tmp_path):
+    write_images(tmp_path / "hr", 2, 32)
+    opts = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "run", resolution=32, steps=2, freeze_d=2,
+                        extra=dict(TINY_RRDB, psnr_steps=0))
+    before = fresh_trainer(opts).D.state_dict()
+    run_tiny(opts)
+    after = RunDir(tmp_path / "run").load_latest_state()[1]["networks"]["D"]
+    assert torch.equal(before["conv0.weight"], after["conv0.weight"])
+    assert torch.equal(before["conv1.weight_orig"], after["conv1.weight_orig"])
+    assert not torch.equal(before["conv2.weight_orig"], after["conv2.weight_orig"])
+    with pytest.raises(InputError, match="freeze-d 10"):
+        fresh_trainer(opts.replace(freeze_d=10))
