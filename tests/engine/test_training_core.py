@@ -274,10 +274,21 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, images):
     assert events[-1] == "error"
 
 
-def test_bf16_autocast_runs_on_the_cpu(tmp_path, images):
-    rd = _toy_run(tmp_path, images, steps=2)
-    rd.write_options(rd.read_options().replace(amp="bf16"))
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_mixed_precision_runs_and_keeps_the_grad_scaler(tmp_path, images, amp):
+    rd = _toy_run(tmp_path, images, steps=3)
+    rd.write_options(rd.read_options().replace(amp=amp))
     assert run_training(rd.path).state == "done"
+    scaler = load_state(rd.checkpoints()[-1][1])["scaler"]
+    assert (scaler is not None and scaler["scale"] > 0) if amp == "fp16" else scaler is None
+    assert run_training(rd.path, resume=True).state == "done"  # nothing left to do, but the state loads
+
+
+def test_checkpoints_by_wall_clock_minutes(tmp_path, images):
+    rd = _toy_run(tmp_path, images, steps=4)
+    rd.write_options(rd.read_options().replace(checkpoint_every=1000, checkpoint_minutes=1e-9, keep=10))
+    run_training(rd.path)
+    assert [s for s, _ in rd.checkpoints()] == [1, 2, 3, 4]
 
 
 def test_finetune_refuses_another_family_by_name(tmp_path, images):
