@@ -3,6 +3,7 @@
     gan-studio info CHECKPOINT [--option KEY=VALUE ...] [--json]
     gan-studio convert CHECKPOINT OUT.safetensors [--option KEY=VALUE ...]
     gan-studio export DOC.ora OUT.png [--layer NAME]
+    gan-studio train FAMILY --data DIR [DIR2] --out RUN_DIR [...]   (see gan-studio train --help)
 
 Each subcommand is a module in :mod:`engine.commands` (listed in :data:`COMMAND_MODULES`) and
 goes through the same engine code as the GUI. Errors print one clear line to stderr and exit
@@ -32,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "engine.commands.upscale",
     "engine.commands.inpaint",
     "engine.commands.export",
+    "engine.commands.train",
     "engine.commands.world",
     "engine.commands.evaluate",
 )

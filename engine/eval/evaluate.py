@@ -130,7 +130,7 @@ def _label_count(model: LoadedModel) -> int:
 
 
 def _paint(model: LoadedModel, n: int, progress: Progress, ctx) -> Report:
-    from engine.pipelines.label2image import synthesize
+    from engine.pipelines.paint_spade import synthesize
     from engine.types import ModelRef, SynthesizeRequest
 
     if _label_count(model) != len(CLASS_NAMES):
@@ -174,7 +174,7 @@ def _paint_size(model: LoadedModel) -> int:
 
 def _stylegan2(model: LoadedModel, n: int, progress: Progress, ctx) -> Report:
     from engine.latent_types import LatentSampleRequest
-    from engine.pipelines.latent import sample
+    from engine.pipelines.latent_stylegan2 import sample
     from engine.types import ModelRef
 
     size = int(np.clip(int(getattr(model.config, "img_resolution", 128)), 32, 512))

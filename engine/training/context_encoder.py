@@ -18,8 +18,18 @@ variant every mask lies inside the square the model fills.
 Training data: a folder of images (any sizes; random crops, rescaled so the short side is at least
 the resolution, with random horizontal flips) or a numpy array ``N x H x W x 3 uint8``.
 
-:func:`train` is plain Python (no Qt): a launcher can run it in a separate process; it reports
-through an ``on_step`` callback and stops early when ``should_stop()`` turns true. From a shell::
+Runs go through the shared training loop with :class:`ContextEncoderTrainer` (``gan-studio train
+context_encoder --data DIR --out RUN_DIR``: run folder, previews, checkpoints, resume). Options
+(``opts.extra``): ``variant``, ``mask_channel``, ``base_width``, ``max_width``, ``bottleneck_size``,
+``overlap`` (default resolution/32), ``disc_base_width``, ``overlap_weight``, ``lambda_rec``,
+``lambda_adv`` and ``masks`` (comma-separated kinds; ``"strokes"`` alone trains for free-form
+holes). ``--from`` fine-tunes a context encoder file (its generator and discriminator).
+
+The masks of step ``s`` come from a generator seeded with ``(seed, rank, s)``: stateless, so a
+resumed run draws the same masks as an uninterrupted one.
+
+:func:`train` is the earlier in-memory entry point (a folder or arrays in, a ``.safetensors`` out,
+``on_step`` / ``should_stop`` callbacks), kept on the same training step; so is its command line::
 
     python -m engine.training.context_encoder --images DIR --out model.safetensors --steps 2000 --resolution 64
 """
@@ -34,7 +44,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -52,6 +62,12 @@ from engine.models.context_encoder import (
     crop_output_box,
     prepare_input,
 )
+from engine.training import losses
+from engine.training.gan_helpers import (
+    FrozenLayers, check_freeze, eval_copy, first_layers, image_grid, trainable, weight_layer_count,
+)
+from engine.training.options import TrainOptions, resolve
+from engine.training.trainer import RunContext, Trainer
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +258,164 @@ def overlap_band(config: ContextEncoderConfig, mask: torch.Tensor) -> torch.Tens
 
 
 # ---------------------------------------------------------------------------------------------
-# the loop
+# the trainer (shared loop)
+
+
+CONFIG_KEYS = ("variant", "mask_channel", "base_width", "max_width", "bottleneck_size", "overlap", "disc_base_width")
+
+
+class ContextEncoderTrainer(Trainer):
+    """Generator (encoder, channel-wise FC, decoder) and discriminator of a context encoder."""
+
+    family = "context_encoder"
+    layout = "flat"
+    defaults: dict[str, Any] = {
+        "resolution": 64, "batch": 16, "lr_g": 2e-4, "lr_d": 2e-5, "betas": (0.5, 0.999), "steps": 2000,
+        "variant": "full", "mask_channel": True, "base_width": 32, "max_width": 256, "bottleneck_size": 4,
+        "overlap": None, "disc_base_width": 64, "overlap_weight": 10.0, "lambda_rec": 0.999, "lambda_adv": 0.001,
+        "masks": ",".join(MASK_KINDS),
+    }
+
+    def build(self) -> None:
+        self.mask_kinds = self._mask_kinds()
+        if self.opts.from_ckpt:
+            model = self.load_checkpoint_for_finetune(self.opts.from_ckpt, FAMILY)
+            self.config = model.config
+            if self.config.resolution != self.opts.resolution:
+                raise InputError(f"{Path(self.opts.from_ckpt).name} fills {self.config.resolution} px windows; "
+                                 f"fine-tune it with --resolution {self.config.resolution}.")
+            if "D" not in model.networks:
+                raise InputError(f"{Path(self.opts.from_ckpt).name} holds no discriminator; train from scratch instead.")
+            self.G, self.D = model.networks["G"], model.networks["D"]
+            self.G.requires_grad_(True)
+            self.D.requires_grad_(True)
+        else:
+            self.config = self._config()
+            nets = build_networks(self.config)
+            self.G, self.D = nets["G"], nets["D"]
+        self.G.to(self.device).train()
+        self.D.to(self.device).train()
+        check_freeze(self.opts.freeze_d, weight_layer_count(self.D))
+        self.frozen = FrozenLayers(first_layers(self.D, self.opts.freeze_d))
+        self.frozen.set_trainable(self.D, True)
+        betas = tuple(self.opts.betas)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.opts.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(trainable(self.D.parameters(), self.frozen), lr=self.opts.lr_d, betas=betas)
+
+    def _config(self) -> ContextEncoderConfig:
+        values = {k: self.opts.get(k) for k in CONFIG_KEYS if self.opts.get(k) is not None}
+        values.setdefault("overlap", max(1, self.opts.resolution // 32))
+        try:
+            return ContextEncoderConfig(resolution=self.opts.resolution, **values)
+        except ValueError as exc:
+            raise InputError(f"The context encoder cannot be built with these options: {exc}") from None
+
+    def _mask_kinds(self) -> tuple[str, ...]:
+        value = self.opts.get("masks", MASK_KINDS)
+        kinds = tuple(k.strip() for k in value.split(",") if k.strip()) if isinstance(value, str) else tuple(value)
+        unknown = [k for k in kinds if k not in MASK_KINDS]
+        if unknown or not kinds:
+            raise InputError(f"mask kinds must be some of {', '.join(MASK_KINDS)}; got {list(kinds)}")
+        return kinds
+
+    def networks(self) -> dict[str, torch.nn.Module]:
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"G": self.opt_g, "D": self.opt_d}
+
+    def masks(self, count: int, rng: np.random.Generator) -> torch.Tensor:
+        """``count x 1 x R x R`` float masks (1 = hole) of kinds drawn from ``mask_kinds``."""
+        kinds = rng.choice(len(self.mask_kinds), size=count)
+        masks = np.stack([random_mask(self.config, self.mask_kinds[k], rng) for k in kinds])
+        return torch.from_numpy(masks).float()[:, None].to(self.device)
+
+    def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
+        real = batch["image"]
+        rng = np.random.default_rng([self.opts.seed, self.ctx.rank, step])
+        return self.step_on(real, self.masks(real.shape[0], rng))
+
+    def step_on(self, real: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+        """One discriminator and one generator update on windows ``real`` with holes ``mask``."""
+        config = self.config
+        with self.autocast():
+            prediction = self.G(prepare_input(config, real, mask))
+            real_region = crop_output_box(config, real)
+            fake_region = crop_output_box(config, composite(config, real, mask, prediction))
+
+        # discriminator: real windows vs windows with the fill composited in
+        self.frozen.set_trainable(self.D, True)
+        with self.autocast():
+            loss_d = 0.5 * losses.d_loss("nonsaturating", self.D(real_region), self.D(fake_region.detach()))
+        self.backward(loss_d)
+        self.step("D")
+
+        # generator: masked reconstruction + adversarial
+        self.frozen.set_trainable(self.D, False)
+        hole = crop_output_box(config, mask)
+        weight = hole + float(self.opts.get("overlap_weight")) * overlap_band(config, mask)
+        with self.autocast():
+            prediction32 = prediction.float()
+            loss_rec = losses.masked_mse(prediction32, real_region, weight)
+            loss_adv = losses.g_loss("nonsaturating", self.D(fake_region))
+            loss_g = float(self.opts.get("lambda_rec")) * loss_rec + float(self.opts.get("lambda_adv")) * loss_adv
+        self.backward(loss_g)
+        self.step("G")
+        self.frozen.set_trainable(self.D, True)
+        with torch.no_grad():
+            masked_l2 = losses.masked_mse(prediction32, real_region, hole)
+        return {"masked_l2": masked_l2.item(), "loss_rec": loss_rec.item(), "loss_adv": loss_adv.item(),
+                "loss_d": loss_d.item()}
+
+    def preview(self, fixed: dict[str, torch.Tensor]) -> np.ndarray:
+        """Rows: the window with its hole greyed out, the filled window, the original."""
+        real = fixed["image"].to(self.device)
+        mask = self.masks(real.shape[0], np.random.default_rng([self.opts.seed, 99]))
+        was_training = self.G.training
+        self.G.eval()
+        with torch.no_grad():
+            filled = composite(self.config, real, mask, self.G(prepare_input(self.config, real, mask)))
+        self.G.train(was_training)
+        return image_grid([real * (1 - mask), filled, real])
+
+    def export(self) -> LoadedModel:
+        return LoadedModel(path="", family=FAMILY, source_format=native.NAME, config=self.config,
+                           networks={"G": eval_copy(self.G), "D": eval_copy(self.D)})
+
+
+TRAINER = ContextEncoderTrainer
+
+
+class _InMemoryData:
+    """What :class:`ContextEncoderTrainer` needs of a dataset when :func:`train` feeds it batches itself."""
+
+    layout = "flat"
+    channels = 3
+
+    def __init__(self, resolution: int, count: int):
+        self.resolution = resolution
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def trainer_for_settings(config: ContextEncoderConfig, settings: TrainSettings, image_count: int) -> ContextEncoderTrainer:
+    """A trainer built from the earlier :class:`TrainSettings` API (seeded from ``settings.seed``)."""
+    extra = {k: getattr(config, k) for k in CONFIG_KEYS}
+    extra.update(overlap_weight=settings.overlap_weight, lambda_rec=settings.lambda_rec,
+                 lambda_adv=settings.lambda_adv, masks=",".join(settings.mask_kinds))
+    opts = TrainOptions(family=FAMILY, steps=settings.steps, batch=settings.batch_size, resolution=config.resolution,
+                        lr_g=settings.lr, lr_d=settings.lr * settings.d_lr_factor, betas=(settings.beta1, 0.999),
+                        seed=settings.seed, device=settings.device, extra=extra)
+    opts = resolve(opts, ContextEncoderTrainer.defaults)
+    torch.manual_seed(settings.seed)
+    return ContextEncoderTrainer(opts, _InMemoryData(config.resolution, image_count), torch.device(settings.device),
+                                 RunContext())
+
+
+# ---------------------------------------------------------------------------------------------
+# the earlier in-memory entry point
 
 
 def train(config: ContextEncoderConfig, images: Sequence[np.ndarray] | np.ndarray | str | Path, settings: TrainSettings,
@@ -252,20 +425,15 @@ def train(config: ContextEncoderConfig, images: Sequence[np.ndarray] | np.ndarra
     saves it to ``out`` (GAN Studio ``.safetensors``, the training recipe stored) when given.
 
     ``images``: a folder, or images (``N x H x W x 3`` uint8 array or a list of arrays).
-    ``on_step`` is called after every step; ``should_stop()`` is checked before every step."""
+    ``on_step`` is called after every step; ``should_stop()`` is checked before every step.
+    Each step is :meth:`ContextEncoderTrainer.train_step` (the shared loop's step)."""
     if isinstance(images, (str, Path)):
         source = source or f"trained on the images in {Path(images).name}"
         images = read_image_folder(images)
     elif isinstance(images, np.ndarray) and images.ndim == 3:
         images = [images]
-    rng = np.random.default_rng(settings.seed)
-    torch.manual_seed(settings.seed)
-    device = torch.device(settings.device)
-    sampler = WindowSampler(list(images), config.resolution, rng)
-    networks = build_networks(config)
-    generator, discriminator = networks["G"].to(device).train(), networks["D"].to(device).train()
-    opt_g = torch.optim.Adam(generator.parameters(), lr=settings.lr, betas=(settings.beta1, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=settings.lr * settings.d_lr_factor, betas=(settings.beta1, 0.999))
+    sampler = WindowSampler(list(images), config.resolution, np.random.default_rng(settings.seed))
+    trainer = trainer_for_settings(config, settings, len(sampler.images))
     report = TrainReport()
     for step in range(1, settings.steps + 1):
         if should_stop is not None and should_stop():
@@ -273,20 +441,14 @@ def train(config: ContextEncoderConfig, images: Sequence[np.ndarray] | np.ndarra
             log.info("training stopped at step %d of %d", step - 1, settings.steps)
             break
         started = time.perf_counter()
-        real = sampler.batch(settings.batch_size).to(device)
-        kinds = rng.choice(len(settings.mask_kinds), size=settings.batch_size)
-        masks = np.stack([random_mask(config, settings.mask_kinds[k], rng) for k in kinds])
-        mask = torch.from_numpy(masks).float()[:, None].to(device)
-        result = _step(config, settings, generator, discriminator, opt_g, opt_d, real, mask)
+        trainer.zero_all_grads()
+        result = trainer.train_step({"image": sampler.batch(settings.batch_size).to(trainer.device)}, step - 1)
         entry = StepReport(step=step, steps=settings.steps, seconds=time.perf_counter() - started, **result)
         report.history.append(entry)
         if on_step is not None:
             on_step(entry)
-    generator.eval()
-    discriminator.eval()
-    model = LoadedModel(path=str(out) if out else "(trained in memory)", family=FAMILY, source_format=native.NAME,
-                        config=config, networks={"G": generator, "D": discriminator})
-    model.to("cpu")
+    model = trainer.export()
+    model.path = str(out) if out else "(trained in memory)"
     recipe = training_recipe(config, settings, report, len(sampler.images))
     model.metadata["training_recipe"] = recipe
     if out is not None:
@@ -294,40 +456,6 @@ def train(config: ContextEncoderConfig, images: Sequence[np.ndarray] | np.ndarra
                                       source=source or f"trained on {len(sampler.images)} images")
         log.info("saved %s", report.saved_to)
     return model, report
-
-
-def _step(config, settings, generator, discriminator, opt_g, opt_d, real, mask) -> dict[str, float]:
-    """One discriminator and one generator update; returns the losses."""
-    prediction = generator(prepare_input(config, real, mask))
-    fake_window = composite(config, real, mask, prediction)
-    real_region = crop_output_box(config, real)
-    fake_region = crop_output_box(config, fake_window)
-
-    # discriminator: real windows vs windows with the fill composited in
-    opt_d.zero_grad(set_to_none=True)
-    logits_real = discriminator(real_region)
-    logits_fake = discriminator(fake_region.detach())
-    loss_d = 0.5 * (F.binary_cross_entropy_with_logits(logits_real, torch.ones_like(logits_real))
-                    + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake)))
-    loss_d.backward()
-    opt_d.step()
-
-    # generator: masked reconstruction + adversarial
-    opt_g.zero_grad(set_to_none=True)
-    hole = crop_output_box(config, mask)
-    squared = (prediction - real_region) ** 2
-    weight = hole + settings.overlap_weight * overlap_band(config, mask)
-    channels = real.shape[1]
-    loss_rec = (squared * weight).sum() / (weight.sum() * channels).clamp_min(1.0)
-    logits = discriminator(fake_region)
-    loss_adv = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-    loss_g = settings.lambda_rec * loss_rec + settings.lambda_adv * loss_adv
-    loss_g.backward()
-    opt_g.step()
-    with torch.no_grad():
-        masked_l2 = (squared * hole).sum() / (hole.sum() * channels).clamp_min(1.0)
-    return {"masked_l2": masked_l2.item(), "loss_rec": loss_rec.detach().item(), "loss_adv": loss_adv.detach().item(),
-            "loss_d": loss_d.detach().item()}
 
 
 def training_recipe(config: ContextEncoderConfig, settings: TrainSettings, report: TrainReport, image_count: int) -> dict:
