@@ -143,7 +143,7 @@ def test_paint_models_of_another_label_set_are_refused():
 
 
 def test_pix2pixhd_fcn_score():
-    from tests.engine.test_translate import _hd
+    from tests.engine.test_paint_translate import _hd
 
     report = evaluate(_hd(label_nc=len(CLASS_NAMES)), n=2)
     _check(report, "pix2pixhd")
@@ -238,7 +238,7 @@ def test_super_resolution_on_a_folder_of_images(tiny_sr, tmp_path):
 
 def test_families_without_a_world_metric_and_bad_n_are_refused(tiny_sr):
     from engine.loaders import load_model
-    from tests.engine.test_translate import _model
+    from tests.engine.test_paint_translate import _model
     from engine.models import cyclegan
 
     model = load_model(tiny_sr)
