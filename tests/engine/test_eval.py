@@ -117,7 +117,7 @@ def _check(report: Report, family: str) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_spade() -> LoadedModel:
-    from tests.engine.test_label2image import tiny_model
+    from tests.engine.test_paint_spade import tiny_model
 
     return tiny_model(label_nc=len(CLASS_NAMES), contain_dontcare_label=False, crop_size=64)
 
@@ -136,7 +136,7 @@ def test_spade_fcn_score(tiny_spade):
 
 
 def test_paint_models_of_another_label_set_are_refused():
-    from tests.engine.test_label2image import tiny_model
+    from tests.engine.test_paint_spade import tiny_model
 
     with pytest.raises(InputError, match="16 classes"):
         evaluate(tiny_model(label_nc=6), n=2)
