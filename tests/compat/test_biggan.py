@@ -24,7 +24,7 @@ from engine.pipelines.images import tensor_to_image
 from engine.pipelines import latent_biggan
 from engine.types import ModelRef
 from engine.worker import JobContext
-from tests.compat.conftest import compat_root, family_dir, fixture_sets, load_cases
+from tests.helpers import compat_root, family_dir, fixture_sets, load_cases
 
 FAMILY_DIR = "biggan"
 IMG_ATOL = 1e-5  # the official float64 run is within 1.3e-6 of the float32 outputs

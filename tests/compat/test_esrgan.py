@@ -17,7 +17,7 @@ from engine.loaders.base import RawCheckpoint
 from engine.models import esrgan, srvgg
 from engine.pipelines.upscale import reflect_indices, upscale_tensor
 from engine.worker import JobContext
-from tests.compat.conftest import fixture_sets
+from tests.helpers import fixture_sets
 
 ATOL = 1e-5
 FAMILY_OF_CLASS = {"RRDBNet": "esrgan", "RRDB_Net": "esrgan", "SRVGGNetCompact": "srvgg", "MSRResNet": "srresnet"}

@@ -20,7 +20,7 @@ from engine.loaders import load_model, native
 from engine.pipelines.paint_translate import synthesize
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
-from tests.compat.conftest import family_dir, fixture_sets, load_cases
+from tests.helpers import family_dir, fixture_sets, load_cases
 
 FAMILY = "pix2pix_cyclegan"
 SETS = fixture_sets(FAMILY)

@@ -20,7 +20,7 @@ from engine.models.pix2pixhd import instance_edges, one_hot_labels
 from engine.pipelines.paint_translate import pix2pixhd_inputs, synthesize
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
-from tests.compat.conftest import family_dir, fixture_sets, load_cases
+from tests.helpers import family_dir, fixture_sets, load_cases
 
 FAMILY = "pix2pixhd"
 SETS = fixture_sets(FAMILY)

@@ -14,7 +14,7 @@ from engine.errors import CheckpointError, MissingOptionError
 from engine.loaders import load_model
 from engine.loaders import native
 from engine.pipelines.paint_spade import modulation_cache, semantic_codes, semantic_onehot
-from tests.compat.conftest import fixture_sets
+from tests.helpers import fixture_sets
 
 SETS = fixture_sets("spade")
 ATOL = 1e-5

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root
 
 SPADE_VAE = compat_root() / "spade" / "vae" / "latest_net_G.pth"  # latest_net_E.pth next to it
 SRVGG = compat_root() / "esrgan" / "SRVGGNetCompact_x4_params.pth"
