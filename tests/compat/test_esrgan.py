@@ -251,6 +251,30 @@ def test_old_esrgan_layout_at_other_scales(tmp_path: Path, scale: int, n_up: int
         assert torch.equal(model.networks["G"](x), net(x))
 
 
+@pytest.mark.parametrize("name, scale", [("2x_Community.pth", 2), ("Community_x3.pth", 3), ("Community-3x.pth", 3)])
+def test_x2_x3_scale_is_taken_from_the_file_name_with_a_note(tmp_path: Path, name: str, scale: int):
+    config = esrgan.RRDBNetConfig(scale=scale, num_feat=8, num_block=1, num_grow_ch=8, pixel_unshuffle=False)
+    net = esrgan.build_networks(config)["G"].eval()
+    path = _save(tmp_path, _to_old_layout(net.state_dict(), 1, 1), name)
+    model = load_model(path)
+    assert model.config == config
+    assert any(f"x{scale} from the file name" in note for note in model.notes)
+    x = torch.rand(1, 3, 5, 7)
+    with torch.no_grad():
+        assert torch.equal(model.networks["G"](x), net(x))
+    other = 5 - scale  # an explicit option wins over the name
+    assert load_model(path, {"scale": other}).config.scale == other
+
+
+@pytest.mark.parametrize("name", ["model.pth", "4x_Community.pth", "2x_to_3x.pth"])
+def test_x2_x3_scale_is_asked_for_when_the_name_does_not_settle_it(tmp_path: Path, name: str):
+    config = esrgan.RRDBNetConfig(scale=2, num_feat=8, num_block=1, num_grow_ch=8, pixel_unshuffle=False)
+    net = esrgan.build_networks(config)["G"]
+    with pytest.raises(MissingOptionError, match="file name does not say x2 or x3") as info:
+        load_model(_save(tmp_path, _to_old_layout(net.state_dict(), 1, 1), name))
+    assert info.value.option == "scale"
+
+
 def test_scale_from_sidecar_json(tmp_path: Path):
     config = esrgan.RRDBNetConfig(scale=3, num_feat=8, num_block=1, num_grow_ch=8, pixel_unshuffle=False)
     net = esrgan.build_networks(config)["G"]
