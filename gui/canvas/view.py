@@ -7,7 +7,8 @@
 * a checkerboard shows through transparent pixels;
 * ``zoom_changed(float)`` reports the zoom factor (1.0 = 100 %) for the status bar readout.
 
-Painting tools come in a later issue; they will attach to this view (``gui/canvas/tools``).
+The Paint workspace's label view (``gui/paint/views.py``) subclasses it and adds the painting tools
+(``gui/paint/tools.py``).
 """
 
 from __future__ import annotations
