@@ -13,8 +13,8 @@ A document is a canvas size plus a stack of layers, bottom first, and per-docume
 * ``state``: the panels' state that belongs to the work, not to the app: models used, style
   image, seeds, latents, bookmarks, directions (JSON-able values; arrays go in ``arrays``).
 
-``gui/document.py`` wraps this in a QObject with a QUndoStack; the OpenRaster writer (a later
-issue) saves exactly this data. Only the compositing of visible image layers lives here.
+The GUI wraps this in a QObject with a QUndoStack; the OpenRaster files of :mod:`engine.ora` save
+exactly this data. Only the compositing of visible image layers lives here.
 """
 
 from __future__ import annotations

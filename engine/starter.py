@@ -10,9 +10,12 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.resources import checkpoints_dir
+
 log = logging.getLogger(__name__)
 
-CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+#: the starter models and their manifest (package data, see engine.resources)
+CHECKPOINT_DIR = checkpoints_dir()
 WORKSPACES = ("paint", "latent", "upscale", "inpaint")
 
 

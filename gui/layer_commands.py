@@ -165,10 +165,10 @@ class SetLayerPropertyCommand(_LayerCommand):
         self._old = getattr(model.document.layer(layer_id), name)
         self._merge = merge
 
-    def id(self) -> int:  # noqa: A003 - Qt API
+    def id(self) -> int:  # Qt API
         return LAYER_PROPERTY_COMMAND_ID if self._merge else -1
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
+    def mergeWith(self, other: QUndoCommand) -> bool:  # Qt API
         if (not isinstance(other, SetLayerPropertyCommand) or not other._merge or self.released
                 or (other._layer_id, other._name) != (self._layer_id, self._name)):
             return False

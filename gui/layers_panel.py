@@ -181,7 +181,7 @@ class LayersPanel(QWidget):
             picture = thumbnail(doc, layer)
             pixmap = QPixmap.fromImage(array_to_qimage(picture)).scaled(
                 THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-        except Exception:  # noqa: BLE001 - a thumbnail must never break the panel
+        except Exception:  # a thumbnail must never break the panel
             log.debug("thumbnail of %s failed", layer.name, exc_info=True)
             pixmap = QPixmap(THUMBNAIL, THUMBNAIL)
             pixmap.fill(Qt.GlobalColor.darkGray)

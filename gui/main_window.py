@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
             if any(other is not bar and tabs[bar] < tabs[other] for other in bars):
                 bar.hide()
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         QTimer.singleShot(0, self._hide_stale_tab_bars)
 
@@ -440,7 +440,7 @@ class MainWindow(QMainWindow):
         except EngineError as exc:
             self._show_error("Could not open image", str(exc))
             return False
-        except Exception as exc:  # noqa: BLE001 - any unreadable file must leave the work as it was
+        except Exception as exc:  # any unreadable file must leave the work as it was
             log.exception("reading %s failed", path)
             self._show_error("Could not open image", f"{short_name(path)} could not be read ({exc}).")
             return False
@@ -543,7 +543,7 @@ class MainWindow(QMainWindow):
         except EngineError as exc:
             self._show_error("Could not open document", str(exc))
             return False
-        except Exception as exc:  # noqa: BLE001 - a bad file must leave the work as it was
+        except Exception as exc:  # a bad file must leave the work as it was
             log.exception("opening %s failed", path)
             self._show_error("Could not open document", f"{short_name(path)} could not be opened ({exc}).")
             return False
@@ -719,7 +719,7 @@ class MainWindow(QMainWindow):
         except EngineError as exc:
             self._show_error("Could not add image", str(exc))
             return False
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("reading %s failed", path)
             self._show_error("Could not add image", f"{short_name(path)} could not be read ({exc}).")
             return False
@@ -900,7 +900,7 @@ class MainWindow(QMainWindow):
         """Read ``engine.state()`` (cheap) and update the status bar labels when they change."""
         try:
             state = self.engine.state()
-        except Exception:  # noqa: BLE001 - the status bar must never take the window down
+        except Exception:  # the status bar must never take the window down
             log.debug("engine.state() failed", exc_info=True)
             texts = ("engine unavailable", self.last_job_label.text())
         else:
@@ -952,11 +952,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ drag and drop
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         """Checkpoints load as models, .ora files open, images become new layers (undoable)."""
         for url in event.mimeData().urls():
             if url.isLocalFile():
@@ -985,7 +985,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         self.settings.save_window(self.saveGeometry(), self.saveState())
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.confirm_close and self.document.is_modified and self.document.document is not None:
             answer = QMessageBox.question(
                 self, "Unsaved changes",
@@ -1011,7 +1011,7 @@ class MainWindow(QMainWindow):
         self.bridge.close()
         try:
             self._shutdown()
-        except Exception:  # noqa: BLE001 - closing must always succeed
+        except Exception:  # closing must always succeed
             log.exception("engine shutdown failed")
 
     # ------------------------------------------------------------------ messages

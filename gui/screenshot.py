@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None, engine_factory: Callable[[], Any] | 
         else:
             from engine.service import Engine  # imports torch; only here, never at module import
 
-            engine_factory = lambda: Engine(device="cpu")  # noqa: E731
+            engine_factory = lambda: Engine(device="cpu")
     engine = engine_factory()
     os.makedirs(args.out_dir, exist_ok=True)
     written: list[str] = []

@@ -236,7 +236,7 @@ class RefreshOnShow:
         else:
             self._dirty = True  # composited when the tab is shown, not on every edit elsewhere
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._dirty:
             self.refresh()

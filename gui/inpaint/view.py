@@ -59,7 +59,7 @@ class MaskOverlayItem(QGraphicsItem):
         self._color = np.array([round(c * OVERLAY_ALPHA) for c in OVERLAY_RGB] + [alpha], np.uint8)
         self._edge = np.array([round(c * EDGE_ALPHA) for c in OVERLAY_RGB] + [round(EDGE_ALPHA * 255)], np.uint8)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:  # Qt API
         if self._rgba is None:
             return QRectF()
         height, width = self._rgba.shape[:2]
@@ -148,7 +148,7 @@ class MaskCanvas(CanvasView):
     def _image_pos(self, event: QMouseEvent) -> QPointF:
         return self.mapToScene(event.position().toPoint())
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         button = event.button()
         if (button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton) and not self._space_held
                 and self.has_image and self._painting is None):
@@ -159,7 +159,7 @@ class MaskCanvas(CanvasView):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._cursor_pos = event.position()
         if self._painting is not None:
             pos = self._image_pos(event)
@@ -170,7 +170,7 @@ class MaskCanvas(CanvasView):
         super().mouseMoveEvent(event)
         self.viewport().update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._painting is not None and event.button() == self._painting:
             pos = self._image_pos(event)
             self.session.move_stroke(pos.x(), pos.y())
@@ -180,15 +180,15 @@ class MaskCanvas(CanvasView):
             return
         super().mouseReleaseEvent(event)
 
-    def contextMenuEvent(self, event) -> None:  # noqa: N802 - the right button paints here
+    def contextMenuEvent(self, event) -> None:  # the right button paints here
         event.accept()
 
-    def leaveEvent(self, event) -> None:  # noqa: N802
+    def leaveEvent(self, event) -> None:
         self._cursor_pos = None
         self.viewport().update()
         super().leaveEvent(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         key = event.key()
         if key == Qt.Key.Key_Escape and self.session.stroking:
             self.session.cancel_stroke()
@@ -203,7 +203,7 @@ class MaskCanvas(CanvasView):
 
     # ------------------------------------------------------------------ painting
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         super().drawForeground(painter, rect)
         if not self.has_image:
             return

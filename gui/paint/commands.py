@@ -48,10 +48,10 @@ class PatchCommand(QUndoCommand):
         self.rect, self.before, self.after = (0, 0, 0, 0), empty, empty.copy()
         self.stroke_id = None
 
-    def id(self) -> int:  # noqa: A003 - Qt API
+    def id(self) -> int:  # Qt API
         return PATCH_COMMAND_ID if self.stroke_id is not None else -1
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
+    def mergeWith(self, other: QUndoCommand) -> bool:  # Qt API
         if not isinstance(other, PatchCommand) or other.stroke_id != self.stroke_id or self.stroke_id is None:
             return False
         if self._target() is not other._target():

@@ -434,11 +434,11 @@ class StylePanel(QWidget):
             self.preview.setPixmap(QPixmap.fromImage(array_to_qimage(image)).scaled(160, 96, Qt.AspectRatioMode.KeepAspectRatio))
             self.session.set_style_image(image, path)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         for url in event.mimeData().urls():
             if url.isLocalFile():
                 self.use_style_file(url.toLocalFile())

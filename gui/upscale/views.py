@@ -126,7 +126,7 @@ class CompareView(CanvasView):
         x = self.mapToScene(event.position().toPoint()).x()
         return (x - rect.left()) / rect.width() if rect.width() > 0 else 0.5
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if self._comparing and event.button() == Qt.MouseButton.LeftButton and not self._space_held:
             self._dragging = True
             self.set_split(self._split_from(event))
@@ -134,7 +134,7 @@ class CompareView(CanvasView):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._dragging:
             self.set_split(self._split_from(event))
             event.accept()
@@ -144,7 +144,7 @@ class CompareView(CanvasView):
             self.viewport().setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.ArrowCursor)
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._dragging and event.button() == Qt.MouseButton.LeftButton:
             self._dragging = False
             event.accept()
@@ -153,7 +153,7 @@ class CompareView(CanvasView):
 
     # ------------------------------------------------------------------ painting
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         super().drawForeground(painter, rect)
         if not self._comparing:
             return

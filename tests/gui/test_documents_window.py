@@ -176,7 +176,7 @@ def test_autosave_then_crash_then_recover(qtbot, make_window, fake_engine, tmp_p
     qtbot.waitUntil(lambda: second.document.document is not None, timeout=5_000)
     assert offers and "'work.ora'" in offers[0] and "did not close properly" in offers[0]
     recovered = second.document.document
-    from tests.engine.test_ora import assert_documents_equal
+    from tests.helpers import assert_documents_equal
 
     assert_documents_equal(expected, recovered)
     assert [l.name for l in recovered.layers][-1] == "Hole" and recovered.layers[0].opacity == 0.5

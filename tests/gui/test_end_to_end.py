@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root, save_tiny_inpainter
 
 SPADE_VAE = compat_root() / "spade" / "vae" / "latest_net_G.pth"  # latest_net_E.pth next to it
 SRVGG = compat_root() / "esrgan" / "SRVGGNetCompact_x4_params.pth"
@@ -22,22 +22,6 @@ SPADE_OPTIONS = {"label_nc": 6, "contain_dontcare_label": True, "no_instance": T
                  "aspect_ratio": 4.0}
 needs_fixtures = pytest.mark.skipif(not SPADE_VAE.is_file() or not SRVGG.is_file(),
                                     reason="needs the SPADE VAE and SRVGG compat fixtures")
-
-
-def _context_encoder(path) -> str:
-    """A tiny random-weight context encoder in GAN Studio's format (no trained one ships yet)."""
-    import torch
-
-    from engine.models.loaded import LoadedModel
-    from engine.loaders.native import save
-    from engine.models import context_encoder
-
-    torch.manual_seed(0)
-    config = context_encoder.ContextEncoderConfig(resolution=32, variant="full", base_width=8, max_width=32,
-                                                  overlap=2, disc_base_width=8)
-    save(LoadedModel(path=str(path), family="context_encoder", source_format="test", config=config,
-                     networks=context_encoder.build_networks(config)), path)
-    return str(path)
 
 
 def _drag(qtbot, view, points):
@@ -99,7 +83,7 @@ def test_paint_render_style_layer_mask_upscale_save_reopen(qtbot, make_window, r
 
     # mask a region and inpaint it (Inpaint workspace, a tiny random context encoder)
     inpaint = window.workspace("Inpaint")
-    window.load_model(_context_encoder(tmp_path / "ce.safetensors"))
+    window.load_model(str(save_tiny_inpainter(tmp_path / "ce.safetensors")))
     qtbot.waitUntil(lambda: inpaint.session.model is not None or bool(problems), timeout=60_000)
     assert not problems
     window.layers_panel.list.setCurrentRow(0)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QMessageBox
 from engine.imageio import read_image, read_png_text
 from engine.latent_types import LatentSampleRequest
 from engine.types import ModelRef
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root
 
 WAIT_MS = 30_000
 

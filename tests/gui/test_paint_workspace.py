@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine.types import ModelRef, SynthesizeRequest
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root
 
 SPADE_SEG = compat_root() / "spade" / "seg" / "latest_net_G.pth"
 needs_spade = pytest.mark.skipif(not SPADE_SEG.is_file(), reason="no SPADE fixture")
