@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--append", action="store_true", help="add to a folder that is not empty (existing files are kept)")
 
 
-class _ProgressBar:
+class ProgressBar:
     """A one-line progress bar on stderr (only when stderr is a terminal)."""
 
     def __init__(self, label: str):
@@ -54,7 +54,7 @@ class _ProgressBar:
 def run(args: argparse.Namespace) -> int:
     from engine.data.world.writer import write_dataset
 
-    bar = _ProgressBar("rendering")
+    bar = ProgressBar("rendering")
     try:
         report = write_dataset(args.out_dir, args.count, args.resolution, args.layout, args.seed, args.append, bar)
     finally:

@@ -70,6 +70,16 @@ def test_the_same_seed_at_two_sizes_is_the_same_scene():
         assert agreement > 0.85
 
 
+def test_label_set_world_is_a_builtin_a_model_can_be_given(tmp_path):
+    from engine.loaders import load_model, native
+    from tests.engine.test_label2image import tiny_model
+
+    path = native.save(tiny_model(label_nc=len(CLASS_NAMES), contain_dontcare_label=False), tmp_path / "m.safetensors")
+    model = load_model(path, {"label_set": "world"})
+    assert model.label_set["name"] == "world"
+    assert [c["name"] for c in model.label_set["classes"]] == list(CLASS_NAMES)
+
+
 def test_labels_are_world_label_set_indices(scenes):
     labels, _, _ = scenes
     world = label_set()
