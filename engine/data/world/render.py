@@ -123,7 +123,7 @@ def render_scene(seed: int, size: int, biome: str | int | None = None) -> tuple[
     b_index = biome_index(biome, seed)
     spec = BIOMES[b_index]
     rng = np.random.default_rng([seed, b_index])
-    coords = (np.arange(size, dtype=np.float64) + 0.5) / size
+    coords = ((np.arange(size, dtype=np.float64) + 0.5) / size).astype(np.float32)
     canvas = Canvas(np.zeros((size, size, 3), np.float32), np.zeros((size, size), np.uint8),
                     np.zeros((size, size), np.int32), coords, coords)
     hz = float(rng.uniform(*spec.horizon))
