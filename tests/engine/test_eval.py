@@ -263,3 +263,20 @@ def test_evaluate_command_prints_a_table_and_json(tiny_sr, capsys):
     assert "PSNR (Y) x2" in table and "baseline: bicubic" in table
     assert main(["evaluate", str(tiny_sr), "--n", "0"]) == 1
     assert "--n 0 is out of range" in capsys.readouterr().err
+
+
+def test_a_classifier_trained_in_another_biome_order_is_aligned_by_name():
+    from engine.eval.train_judges import align_classifier
+
+    torch.manual_seed(0)
+    net = BiomeClassifier().eval()
+    trained_order = list(reversed(BIOME_NAMES))
+    x = torch.randn(2, 3, 64, 64)
+    before = net(x)
+    assert align_classifier(net, trained_order)
+    after = net(x)
+    for j, name in enumerate(BIOME_NAMES):
+        assert torch.allclose(after[:, j], before[:, trained_order.index(name)])
+    assert not align_classifier(net, list(BIOME_NAMES))
+    with pytest.raises(ValueError, match="biomes"):
+        align_classifier(net, ["a"] * len(BIOME_NAMES))
