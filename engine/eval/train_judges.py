@@ -122,18 +122,20 @@ def train_segmenter(images, labels, steps: int, out: Path, resume: bool, batch: 
 
 
 def _classifier_info() -> dict:
-    return {"input_size": CLASSIFIER_SIZE, "classes": list(BIOME_NAMES), "trained_on": _trained_on()}
+    return {"input_size": CLASSIFIER_SIZE, "classes": list(BIOME_NAMES), "trained_on": _trained_on("classifier")}
 
 
 def _segmenter_info() -> dict:
-    return {"input_size": SEGMENTER_SIZE, "classes": list(CLASS_NAMES), "trained_on": _trained_on()}
+    return {"input_size": SEGMENTER_SIZE, "classes": list(CLASS_NAMES), "trained_on": _trained_on("segmenter")}
 
 
 _TRAINED_ON: dict = {}
 
 
-def _trained_on() -> dict:
-    return dict(_TRAINED_ON)
+def _trained_on(kind: str) -> dict:
+    """What the ``kind`` judge was trained on (the other judge's settings left out)."""
+    other = "segmenter" if kind == "classifier" else "classifier"
+    return {k: v for k, v in _TRAINED_ON.items() if not k.startswith(other)}
 
 
 def align_classifier(net: BiomeClassifier, classes: list[str]) -> bool:
@@ -159,6 +161,7 @@ def remeasure(out: Path, eval_images: int) -> None:
     if path.is_file():
         judge = load_judge("classifier", path)
         info = dict(judge.info)
+        info["trained_on"] = {k: v for k, v in info.get("trained_on", {}).items() if not k.startswith("segmenter")}
         if align_classifier(judge.net, info["classes"]):
             info["classes_reordered_from"] = info["classes"]
             info["classes"] = list(BIOME_NAMES)
@@ -169,6 +172,7 @@ def remeasure(out: Path, eval_images: int) -> None:
     if path.is_file():
         judge = load_judge("segmenter", path)
         info = dict(judge.info)
+        info["trained_on"] = {k: v for k, v in info.get("trained_on", {}).items() if not k.startswith("classifier")}
         info["ceiling"] = dict(held_out, **metrics.segmentation_scores(judge.net, ev_images, ev_labels))
         save_judge("segmenter", judge.net, {k: v for k, v in info.items() if k not in ("kind", "config")}, path)
         log.info("segmenter: held-out pixel accuracy %.4f, mIoU %.4f", info["ceiling"]["pixel_accuracy"],
