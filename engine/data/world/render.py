@@ -387,16 +387,15 @@ class _Ground:
         color[:] = self.ground_color
         grass_tex = self._texture("grass", 180)
         gravel_tex = self._texture("gravel", 260)
-        detail = {CLASS["grass"]: grass_tex * 0.16, CLASS["flowers"]: grass_tex * 0.16,
-                  CLASS["sand"]: gravel_tex * 0.05, CLASS["snow"]: gravel_tex * 0.035,
-                  CLASS["dirt"]: gravel_tex * 0.14, CLASS["rock"]: gravel_tex * 0.2}
+        # per cover class: base colour and texture detail (grain strength differs by material)
+        detail = {"grass": grass_tex * 0.16, "flowers": grass_tex * 0.16, "sand": gravel_tex * 0.05,
+                  "snow": gravel_tex * 0.035, "dirt": gravel_tex * 0.14, "rock": gravel_tex * 0.2}
         palette = {"grass": self.ground_color if spec.ground == "grass" else _rgb((96, 132, 64)) * 0.9,
                    "dirt": _rgb((128, 96, 64)), "rock": _rgb((120, 116, 110)), "flowers": self.ground_color * 0.9,
                    "sand": self.ground_color, "snow": self.ground_color}
-        for name in set(CLASS[n] for n, _ in self.patches) | {CLASS[spec.ground]}:
-            sel = labels == name
-            base = palette[[k for k, v in CLASS.items() if v == name][0]]
-            color[sel] = base * (1 + detail.get(name, 0 * grass_tex)[sel][:, None])
+        for name in {n for n, _ in self.patches} | {spec.ground}:  # disjoint selections: order does not matter
+            sel = labels == CLASS[name]
+            color[sel] = palette[name] * (1 + detail[name][sel][:, None])
         flowers = labels == CLASS["flowers"]
         if flowers.any():
             # blossoms: bright specks a few pixels wide, two colors mixed in patches
