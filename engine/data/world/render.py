@@ -53,13 +53,14 @@ def _smoothstep(lo: float, hi: float, x: np.ndarray) -> np.ndarray:
 @dataclass
 class Canvas:
     """The picture being painted: ``rgb`` HxWx3 float32 (0..1), ``labels`` HxW uint8, ``inst``
-    HxW int32; ``us``/``vs`` are pixel-centre scene coordinates of columns and rows."""
+    HxW int32; ``us``/``vs`` are pixel-centre scene coordinates (float32) of columns and rows."""
 
     rgb: np.ndarray
     labels: np.ndarray
     inst: np.ndarray
     us: np.ndarray
     vs: np.ndarray
+    sun_dist: np.ndarray | None = None  # HxW distance of each pixel to the sun's centre (scene units)
 
     @property
     def size(self) -> int:
@@ -177,11 +178,11 @@ def _sky(canvas: Canvas, light: Light, hz: float) -> None:
     glow = (np.exp(-dist / 0.12) * 0.45 + np.exp(-dist / 0.4) * 0.18)[..., None]
     canvas.rgb[:] = sky * (1 - glow) + light.sun_color * glow
     canvas.labels[:] = CLASS["sky"]
-    canvas.sun_dist = dist  # type: ignore[attr-defined]
+    canvas.sun_dist = dist
 
 
 def _sun(canvas: Canvas, light: Light) -> None:
-    dist = canvas.sun_dist  # type: ignore[attr-defined]
+    dist = canvas.sun_dist
     disc = dist < light.sun_r
     if not disc.any():
         return
@@ -520,7 +521,8 @@ def _box(canvas: Canvas, u0: float, u1: float, v0: float, v1: float) -> tuple[sl
     return slice(r0, r1), slice(c0, c1)
 
 
-def _fog(ground: _Ground, z: float) -> float:
+def _fog(z: float) -> float:
+    """How much of the haze colour covers something at ground depth ``z`` (as on the ground)."""
     return float(1 - math.exp(-z / 14.0))
 
 
@@ -549,7 +551,7 @@ def _rock(canvas: Canvas, spec: Biome, light: Light, ground: _Ground, item: _Obj
     if spec.name == "tundra":
         base = _rgb((88, 86, 90))
     color = base * (lit * (1 + 0.2 * tex))[..., None] * light.light
-    fog = _fog(ground, item.z)
+    fog = _fog(item.z)
     color = color * (1 - fog) + light.haze * fog
     canvas.paint(mask, color, CLASS["rock"], rows, cols, instance=instance)
 
@@ -587,7 +589,7 @@ def _tree(canvas: Canvas, spec: Biome, light: Light, ground: _Ground, item: _Obj
     trunk_color = _rgb((82, 60, 44)) * (0.8 + 0.3 * (du * light.lx > 0))[..., None] * light.light
     color = np.where((trunk & ~crown)[..., None], trunk_color, color)
     mask = crown | trunk
-    fog = _fog(ground, item.z)
+    fog = _fog(item.z)
     color = color * (1 - fog) + light.haze * fog
     canvas.paint(mask, color, CLASS["tree"], rows, cols, instance=instance)
 
@@ -640,7 +642,7 @@ def _building(canvas: Canvas, spec: Biome, light: Light, ground: _Ground, item: 
     color[windows] = window_color
     door = gable & (np.abs(x / split - 0.5) < 0.12) & (wy < 0.55)
     color[door] = _rgb((70, 48, 36)) * light.light
-    fog = _fog(ground, item.z)
+    fog = _fog(item.z)
     color = color * (1 - fog) + light.haze * fog
     canvas.paint(mask, color, CLASS["building"], rows, cols, instance=instance)
 
