@@ -11,8 +11,9 @@ import argparse
 import sys
 import time
 
+from engine.data.world.seeds import HELD_OUT_START
+
 NAME = "world"
-HELD_OUT_START = 1_000_000
 HELP = ("write scenes of the procedural starter world as a dataset folder (paired labels/images, flat images, or "
         "one folder per biome); seeds from 1,000,000 are held out for evaluation")
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.data.world.biomes import CLASS_NAMES
+from engine.data.world.seeds import HELD_OUT_START
 from engine.data.world.render import render_scene
 
-HELD_OUT_START = 1_000_000
 
 
 def contact_sheet(first_seed: int, rows: int, columns: int, size: int, labels: bool = False, gap: int = 2) -> np.ndarray:
