@@ -270,3 +270,15 @@ def test_world_command(tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert main(["world", str(tmp_path / "v"), "--count", "2", "--resolution", "4"]) == 1
     assert "out of range" in capsys.readouterr().err
+
+
+def test_the_world_renders_without_torch():
+    """The GUI and data-loader workers render scenes without importing torch."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; import engine.data.world as w; from engine.data.world import writer; w.render(1, 32); "
+            "assert 'torch' not in sys.modules and 'PySide6' not in sys.modules, sorted(sys.modules)")
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env={"PYTHONPATH": str(root), "PATH": ""})
