@@ -176,6 +176,12 @@ def test_biggan_accuracy_per_biome_and_diversity():
     assert names[0].startswith("classification accuracy") and names[-1].startswith("same-class MS-SSIM")
     assert [n.removeprefix("classified as ") for n in names[1:-1]] == list(BIOME_NAMES)
     assert all(0 <= m.value <= 1 for m in report.metrics)
+    assert report.metrics[0].reference > 0.5  # the classifier knows real scenes of the biome asked for
+    from engine.eval.evaluate import held_out_seeds_of_biome
+
+    for b in range(len(BIOME_NAMES)):
+        seeds = held_out_seeds_of_biome(b, 3)
+        assert all(s >= HELD_OUT_START and s % len(BIOME_NAMES) == b for s in seeds)
 
     wrong = BigGANConfig(output_dim=16, z_dim=8, class_embed_dim=8, channel_width=8, num_classes=5,
                          layers=config.layers, attention_layer_position=2, n_stats=51)
