@@ -174,7 +174,7 @@ class TrainData:
 
     def _load(self, item: folders.Item, role: str) -> np.ndarray:
         """The item's file for ``role``, resized (uint8 HxWx3 or int HxW), from the cache when there."""
-        key = (item.name, role)
+        key = (str(item.files[role]), role)  # by path: the two folders of an unpaired set often share file names
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)

@@ -88,3 +88,14 @@ def test_fine_tunes_official_generators_with_discriminators_beside_them(tmp_path
     notes = notes_of(tmp_path / "run")
     assert any("latest_net_D_A.pth" in n for n in notes), notes
     assert any("D_B" in n and "fresh" in n for n in notes), notes
+
+
+def test_domains_whose_files_share_names_stay_apart(tmp_path):
+    from engine.training.data import TrainData
+
+    a, b = domains(tmp_path / "data")  # both folders hold img00.png, img01.png, ...
+    data = TrainData.from_folders("unpaired", [a, b], 32)
+    fixed = data.fixed_batch(2)
+    assert not torch.equal(fixed["A"][0], fixed["B"][0])
+    batch = data.batch(0, 2)
+    assert not torch.equal(batch["A"], batch["B"])
