@@ -100,3 +100,11 @@ def test_conditional_ada_discriminator_loads_strictly():
     D.load_state_dict(state, strict=True)
     with torch.no_grad():
         assert D(torch.zeros(4, 3, 32, 32), torch.eye(5)[:4]).shape == (4, 1)
+
+
+def test_resume_is_exact_with_ada_lazy_regularisation_and_ema(tmp_path):
+    from tests.engine.families_b_support import assert_exact_resume
+
+    write_images(tmp_path / "data", 4, 16)
+    opts = tiny_options("stylegan2", [tmp_path / "data"], tmp_path / "run", resolution=16, steps=3, extra=dict(TINY))
+    assert_exact_resume(opts, stop_after=1)  # steps 0 and 2 run R1 and path length; ADA adapts each step
