@@ -42,7 +42,7 @@ from torch import nn
 from engine.errors import CheckpointError, InputError
 from engine.loaders import native
 from engine.loaders.base import strict_load
-from engine.models.esrgan import RRDBNet, RRDBNetConfig
+from engine.models.esrgan import RRDBNet, RRDBNetConfig, ResidualDenseBlock
 from engine.models.loaded import LoadedModel
 from engine.models.srvgg import SRVGGConfig, SRVGGNetCompact
 from engine.models.unet_discriminator import UNetDiscriminatorConfig, UNetDiscriminatorSN
@@ -106,7 +106,9 @@ class ESRGANTrainer(Trainer):
             self.config = RRDBNetConfig(scale=scale, num_feat=feat, num_block=int(self.opts.get("num_block")),
                                         num_grow_ch=int(self.opts.get("num_grow_ch")))
             self.G = RRDBNet(self.config)
-            _scale_init(self.G, 0.1)  # BasicSR's default_init_weights(scale=0.1) keeps the deep residual trunk stable
+            for block in self.G.body.modules():  # as BasicSR: the dense blocks' convs start small (x0.1),
+                if isinstance(block, ResidualDenseBlock):  # so the deep residual trunk starts near identity
+                    _scale_init(block, 0.1)
         else:
             self.config = SRVGGConfig(num_feat=feat, num_conv=int(self.opts.get("num_conv")), upscale=scale,
                                       act_type=str(self.opts.get("act_type")))
