@@ -40,7 +40,7 @@ import torch
 from engine.data import folders
 from engine.errors import EngineError, InputError
 from engine.training import distributed as dist_util
-from engine.training.data import TrainData
+from engine.training.data import Prefetcher, TrainData
 from engine.training.families import trainer_class
 from engine.training.options import TrainOptions, resolve
 from engine.training.rundir import RunDir
@@ -354,6 +354,11 @@ class TrainLoop:
         stop.install()
         try:
             result = self._iterate(trainer, fixed, stop)
+        except OSError as exc:
+            message = (f"The run stopped at step {self.step}: {exc.strerror or exc} ({getattr(exc, 'filename', '') or 'a file'}). "
+                       "Free some disk space or fix the folder's permissions, then resume the run.")
+            self._status("failed", message)
+            raise EngineError(message) from exc
         except EngineError as exc:
             self._status("failed", str(exc))
             self._event("error", str(exc))
@@ -370,6 +375,15 @@ class TrainLoop:
 
     def _iterate(self, trainer: Trainer, fixed: dict[str, torch.Tensor], stop: _StopFlag) -> RunResult:
         opts, info = self.opts, self.info
+        prefetch = Prefetcher(trainer.data, opts.batch, info.rank, info.world_size)
+        try:
+            return self._iterations(trainer, fixed, stop, prefetch)
+        finally:
+            prefetch.close()
+
+    def _iterations(self, trainer: Trainer, fixed: dict[str, torch.Tensor], stop: _StopFlag,
+                    prefetch: Prefetcher) -> RunResult:
+        opts, info = self.opts, self.info
         local = opts.batch // info.world_size
         start = time.monotonic()
         last_save = start
@@ -377,7 +391,7 @@ class TrainLoop:
         sums: dict[str, float] = {}
         nets = list(trainer.networks().values())
         while self.step < opts.steps:
-            batch = trainer.data.batch(self.step, opts.batch, info.rank, info.world_size)
+            batch = prefetch.get(self.step, prefetch_next=self.step + 1 < opts.steps)
             batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
             if info.distributed:
                 dist_util.broadcast_module_state(nets, buffers_only=True)
