@@ -10,7 +10,8 @@
     ``log_every`` steps (``step`` = iterations done), and events ``{"kind": "event", "event":
     "start" | "resume" | "note" | "sample" | "checkpoint" | "stop" | "done" | "error", "step": int,
     "time": unix s, "message": str}`` (``sample`` events carry ``"path"``, relative to the run).
-    A line cut by a kill is skipped by :func:`read_progress`.
+    A line cut by a kill is skipped by :func:`read_progress`. After a kill, a ``resume`` event at
+    step k supersedes the earlier lines with a step above k (those steps are trained again).
 ``status.json``
     The latest state, rewritten atomically: ``{"state": "running" | "stopped" | "done" | "failed",
     "step": int, "steps": int, "pid": int, "message": str, "updated": unix s}``.
