@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, InputError
 from engine.labelsets import write_index_png
 from engine.models.patchgan import PatchGAN, PatchGANConfig, block_sizes
 from engine.pipelines.translate import synthesize
@@ -137,3 +137,27 @@ def test_halved_discriminator_loss_matches_the_paper():
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
     expected = 0.5 * (torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean())
     assert torch.allclose(0.5 * losses.d_loss("nonsaturating", real, fake), expected)
+
+
+def test_label_maps_as_colours_translate_in_the_paint_pipeline(tmp_path):
+    from engine.labelsets import LabelSet
+
+    opts = tiny_options("pix2pix", [label_pairs(tmp_path / "data")], tmp_path / "run", resolution=32, steps=2,
+                        extra=dict(TINY, label_input="color"))
+    model, _ = run_tiny(opts)
+    assert model.config.input_nc == 3 and model.label_set is not None
+    labels = np.zeros((32, 32), np.int64)
+    labels[4:20, 6:26] = 2
+    painted = LabelSet.from_dict(model.label_set).colorize(labels)  # what the user paints with the palette
+    result = synthesize(model, SynthesizeRequest(model=ModelRef("run"), label_map=painted), JobContext.detached())
+    assert result.image.shape == (32, 32, 3)
+
+
+def test_a_generator_that_does_not_fit_the_dataset_is_refused(tmp_path):
+    labels = label_pairs(tmp_path / "labels", size=256, count=1)
+    opts = tiny_options("pix2pix", [labels], tmp_path / "run", resolution=256, from_ckpt=str(COMPAT / "latest_net_G.pth"))
+    with pytest.raises(CheckpointError, match="5 one-hot label channels"):
+        fresh_trainer(opts)
+    pairs = image_pairs(tmp_path / "pairs", count=1, size=128)
+    with pytest.raises(InputError, match="multiple of 256"):
+        fresh_trainer(opts.replace(data=(str(pairs),), resolution=128))
