@@ -49,7 +49,7 @@ class BigGANDiscriminatorConfig:
 
     @property
     def down_blocks(self) -> int:
-        return int(round(math.log2(self.resolution))) - 2
+        return round(math.log2(self.resolution)) - 2
 
     def widths(self) -> list[tuple[int, int, bool, int]]:
         """(in, out, down, output side) per block."""

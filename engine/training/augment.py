@@ -71,7 +71,7 @@ def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
 def _translate(x: torch.Tensor, cond: torch.Tensor | None, shift_y: torch.Tensor, shift_x: torch.Tensor,
                reflect: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Shift each sample by integer (shift_y[n], shift_x[n]) pixels; borders reflected or zero."""
-    n, _, h, w = x.shape
+    h, w = x.shape[2:]
     rows = torch.arange(h, device=x.device)[None, :] - shift_y[:, None]
     cols = torch.arange(w, device=x.device)[None, :] - shift_x[:, None]
     if reflect:

@@ -34,15 +34,23 @@ from __future__ import annotations
 import copy
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from engine.errors import InputError
-from engine.models.biggan import BigGANConfig, BigGANGenerator, collect_standing_statistics, truncated_noise_sample
-from engine.models.biggan_discriminator import BigGANDiscriminator, BigGANDiscriminatorConfig
+from engine.models.biggan import (
+    BigGANConfig,
+    BigGANGenerator,
+    collect_standing_statistics,
+    truncated_noise_sample,
+)
+from engine.models.biggan_discriminator import (
+    BigGANDiscriminator,
+    BigGANDiscriminatorConfig,
+)
 from engine.models.layers import SpectralNormLayer
 from engine.models.loaded import LoadedModel
 from engine.training import losses
@@ -62,7 +70,7 @@ def deep_layers(resolution: int) -> tuple[tuple[bool, int, int], ...]:
     """BigGAN-deep's block table for ``resolution`` (a power of two >= 8): per resolution step a
     block that keeps the size, then one that doubles it; widths ``min(16, 2**k)`` halving toward
     the output (the official 128 px table for 128)."""
-    ups = int(round(math.log2(resolution))) - 2
+    ups = round(math.log2(resolution)) - 2
     mults = [min(MAX_MULTIPLIER, 2 ** (ups - i)) for i in range(ups + 1)]
     layers = []
     for i in range(ups):
@@ -86,7 +94,7 @@ class BigGANTrainer(Trainer):
     family = "biggan"
     layout = "classes"
     losses = ("hinge",)
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "resolution": 128, "batch": 16, "lr_g": 1e-4, "lr_d": 4e-4, "betas": (0.0, 0.999), "steps": 20000,
         "channel_width": 64, "z_dim": 128, "d_channel_width": 64, "n_stats": 11, "ortho_reg": 1e-4,
         "ema_decay": 0.999, "ema_start": 0, "standing_batches": 2, "class_indices": None,

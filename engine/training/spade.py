@@ -31,7 +31,7 @@ A ``latest_net_D.pth`` beside the generator is used as the discriminator; otherw
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -39,13 +39,24 @@ import torch
 from engine.errors import CheckpointError, InputError, MissingOptionError
 from engine.loaders.base import strict_load
 from engine.models.loaded import LoadedModel
-from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, official_state
+from engine.models.patchgan import (
+    PatchGAN,
+    PatchGANConfig,
+    init_normal_,
+    official_state,
+)
 from engine.models.spade import ConvEncoder, SpadeConfig, SpadeGenerator
 from engine.training import losses
 from engine.training.augment import AdaptiveAugment, make_augment
-from engine.training.gan_helpers import FrozenLayers, eval_copy, find_sibling, image_grid, read_state_dict, trainable
+from engine.training.gan_helpers import (
+    FrozenLayers,
+    eval_copy,
+    find_sibling,
+    image_grid,
+    read_state_dict,
+    trainable,
+)
 from engine.training.trainer import Trainer
-
 
 # ---- shared with the pix2pixHD trainer ---------------------------------------------------------------
 
@@ -112,7 +123,7 @@ def _patchgan_config_from_state(state: dict[str, torch.Tensor], wanted: PatchGAN
     num_d = len(scales)
     mapped = official_state(state, PatchGANConfig(num_d=num_d))
     blocks = sorted({int(k.split(".")[1][5:]) for k in mapped if k.startswith("discriminator_0.model")})
-    first = [v for k, v in mapped.items() if k.startswith("discriminator_0.model0.") and v.dim() == 4][0]
+    first = next(v for k, v in mapped.items() if k.startswith("discriminator_0.model0.") and v.dim() == 4)
     spectral = any(k.endswith("weight_orig") for k in mapped)
     norm = "batch" if any(k.endswith("running_mean") for k in mapped) else "instance"
     return PatchGANConfig(input_nc=int(first.shape[1]), ndf=int(first.shape[0]), n_layers=len(blocks) - 2, norm=norm,
@@ -144,7 +155,7 @@ class SpadeTrainer(Trainer):
     family = "spade"
     layout = "paired"
     losses = ("hinge", "lsgan", "nonsaturating")
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "resolution": 256, "batch": 1, "lr_g": 1e-4, "lr_d": 4e-4, "betas": (0.0, 0.9), "steps": 20000,
         "ngf": 64, "ndf": 64, "n_layers_d": 4, "num_d": 2, "norm_G": "spectralspadesyncbatch3x3",
         "num_upsampling_layers": "normal", "z_dim": 256, "vae": False, "lambda_feat": 10.0, "lambda_kld": 0.05,

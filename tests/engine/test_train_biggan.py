@@ -11,12 +11,26 @@ import torch
 from engine.cli import main as cli_main
 from engine.errors import CheckpointError, InputError
 from engine.imageio import read_image
-from engine.models.biggan import BigGANConfig, BigGANGenerator, collect_standing_statistics
-from engine.models.biggan_discriminator import BigGANDiscriminator, BigGANDiscriminatorConfig
+from engine.models.biggan import (
+    BigGANConfig,
+    BigGANGenerator,
+    collect_standing_statistics,
+)
+from engine.models.biggan_discriminator import (
+    BigGANDiscriminator,
+    BigGANDiscriminatorConfig,
+)
 from engine.models.layers import SNConv2d
 from engine.training.biggan import deep_layers, orthogonal_penalty
 from tests.compat.conftest import compat_root
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images
+from tests.engine.image_train_support import (
+    changed,
+    fresh_trainer,
+    notes_of,
+    run_tiny,
+    tiny_options,
+    write_images,
+)
 
 HF = compat_root() / "biggan" / "model"
 TINY = {"channel_width": 4, "z_dim": 8, "d_channel_width": 4, "n_stats": 3, "standing_batches": 1}

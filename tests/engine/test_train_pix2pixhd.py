@@ -17,8 +17,14 @@ from engine.pipelines.translate import synthesize
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
 from tests.compat.conftest import compat_root
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options
 from tests.engine.families_b_support import label_dataset
+from tests.engine.image_train_support import (
+    changed,
+    fresh_trainer,
+    notes_of,
+    run_tiny,
+    tiny_options,
+)
 
 GLOBAL = compat_root() / "pix2pixhd" / "global"
 TINY = {"ngf": 4, "n_downsample_global": 2, "n_blocks_global": 1, "nef": 4, "n_downsample_E": 2, "ndf": 4,

@@ -16,8 +16,14 @@ from engine.imageio import read_image, write_png
 from engine.labelsets import write_index_png
 from engine.models.patchgan import PatchGAN, PatchGANConfig
 from tests.compat.conftest import compat_root
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options
 from tests.engine.families_b_support import label_dataset
+from tests.engine.image_train_support import (
+    changed,
+    fresh_trainer,
+    notes_of,
+    run_tiny,
+    tiny_options,
+)
 
 SEG = compat_root() / "spade" / "seg"
 TINY = {"ngf": 2, "ndf": 4, "n_layers_d": 2, "num_d": 2}
