@@ -20,7 +20,10 @@ Options (``opts.extra``): ``arch`` (``"rrdb"`` or ``"srvgg"``), ``scale`` (2 or 
 (``"unet"``: Real-ESRGAN's U-Net with spectral norm, per-pixel; ``"vgg"``: ESRGAN's VGG-style,
 needs ``resolution`` a power of two), ``d_feat``, ``psnr_steps`` (default: half the steps from
 scratch, 0 when fine-tuning), ``l1_weight``, ``perceptual_weight``, ``gan_weight``,
-``perceptual_layer`` (``conv5_4``), ``vgg19_weights``, ``degradations``.
+``perceptual_layer`` (``conv5_4``), ``vgg19_weights``, ``degradations``, ``ema`` (0.999: the
+exported generator is an exponential moving average of the trained one, as Real-ESRGAN's
+``params_ema``; its decay ramps up as ``min(ema, (1 + t) / (10 + t))`` so short runs move too;
+0 exports the trained generator itself).
 
 Fine-tuning (``--from``): any RRDBNet / SRVGGNetCompact the app loads (BasicSR, Real-ESRGAN,
 the original ESRGAN code, our own files); its architecture and scale are used. A discriminator
@@ -30,6 +33,7 @@ beside it (BasicSR ``net_d_*.pth`` next to ``net_g_*.pth``, Real-ESRGAN ``NAME_n
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import Any
@@ -71,7 +75,7 @@ class ESRGANTrainer(Trainer):
         "arch": "rrdb", "scale": 4, "num_feat": 64, "num_block": 23, "num_grow_ch": 32, "num_conv": 16,
         "act_type": "prelu", "discriminator": "unet", "d_feat": 64, "psnr_steps": None,
         "l1_weight": 1.0, "perceptual_weight": 1.0, "gan_weight": 0.1, "perceptual_layer": "conv5_4",
-        "vgg19_weights": None, "degradations": "realistic",
+        "vgg19_weights": None, "degradations": "realistic", "ema": 0.999,
     }
 
     # ---- building ----------------------------------------------------------------------------
@@ -95,6 +99,10 @@ class ESRGANTrainer(Trainer):
         self.psnr_steps = int(chosen) if chosen is not None else (0 if self.opts.from_ckpt else self.opts.steps // 2)
         self.degradation = self._degradation_settings()
         self.vgg = self._perceptual_network()
+        self.ema_decay = float(self.opts.get("ema") or 0.0)
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise InputError(f"ema must be in [0, 1) (got {self.ema_decay}); 0 turns the moving average off.")
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if self.ema_decay else None
 
     def _fresh_generator(self) -> None:
         arch = self._choice("arch", ARCHS)
@@ -220,7 +228,21 @@ class ESRGANTrainer(Trainer):
     # ---- the contract ------------------------------------------------------------------------
 
     def networks(self) -> dict[str, nn.Module]:
-        return {"G": self.G, "D": self.D}
+        nets = {"G": self.G, "D": self.D}
+        if self.G_ema is not None:
+            nets["G_ema"] = self.G_ema
+        return nets
+
+    def update_ema(self, step: int) -> None:
+        """Move G_ema towards G (parameters averaged, buffers copied)."""
+        if self.G_ema is None:
+            return
+        decay = min(self.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for averaged, current in zip(self.G_ema.parameters(), self.G.parameters()):
+                averaged.lerp_(current.detach(), 1.0 - decay)
+            for averaged, current in zip(self.G_ema.buffers(), self.G.buffers()):
+                averaged.copy_(current)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.opt_g, "D": self.opt_d}
@@ -237,8 +259,11 @@ class ESRGANTrainer(Trainer):
                 loss = F.l1_loss(self.G(lr).float(), hr)
             self.backward(loss)
             self.step("G")
+            self.update_ema(step)
             return {"loss_l1": loss.item()}
-        return self._gan_step(lr, hr)
+        losses_now = self._gan_step(lr, hr)
+        self.update_ema(step)
+        return losses_now
 
     def _gan_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:
         kind = self.opts.loss
@@ -273,21 +298,22 @@ class ESRGANTrainer(Trainer):
         return F.l1_loss(self.vgg(sr.float()), self.vgg(hr).detach())
 
     def preview(self, fixed: dict[str, torch.Tensor]) -> np.ndarray:
-        """Rows: the degraded input (nearest-neighbour enlarged), the model's output, the original."""
+        """Rows: the degraded input (nearest-neighbour enlarged), the (averaged) model's output, the original."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)  # the same degradations every time
             lr, hr = self.make_pair(fixed["image"].to(self.device))
-        was_training = self.G.training
-        self.G.eval()
+        net = self.G_ema if self.G_ema is not None else self.G
+        was_training = net.training
+        net.eval()
         with torch.no_grad():
-            sr = self.G(lr).clamp(0, 1)
-        self.G.train(was_training)
+            sr = net(lr).clamp(0, 1)
+        net.train(was_training)
         shown_lr = F.interpolate(lr, scale_factor=self.scale, mode="nearest")
         return image_grid([shown_lr, sr, hr], value_range=(0.0, 1.0))
 
     def export(self) -> LoadedModel:
         return LoadedModel(path="", family=FAMILY_OF_ARCH[self.arch], source_format=native.NAME, config=self.config,
-                           networks={"G": eval_copy(self.G)})
+                           networks={"G": eval_copy(self.G_ema if self.G_ema is not None else self.G)})
 
 
 def _scale_init(net: nn.Module, factor: float) -> None:

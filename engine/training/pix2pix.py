@@ -8,9 +8,11 @@ the generator's GAN loss plus ``lambda_l1`` (100) times the L1 distance to the t
 ``hinge`` or ``wgan-gp`` (with a gradient penalty of weight ``gp_weight``).
 
 Data: the paired layout. With ``DIR/inputs/`` the input is an RGB image (image-to-image); with
-``DIR/labels/`` the input is the label map, given to the network one-hot (``label_input="onehot"``,
-``label_nc`` channels) or as the label set's colours (``label_input="color"``, 3 channels, what
-the Paint workspace's image-to-image path feeds today).
+``DIR/labels/`` the input is the label map, given to the network as the label set's colours
+(``label_input="color"``, the default: 3 channels, as the official facades data; the model then
+runs in the Paint workspace on a document painted with the palette) or one-hot
+(``label_input="onehot"``, ``label_nc`` channels; the exported model keeps its label set, but the
+translate pipeline feeds pix2pix models RGB images only, so it cannot render one-hot models yet).
 
 Options (``opts.extra``): ``ngf``, ``ndf`` (64), ``num_downs`` (U-Net levels; default the most the
 resolution allows, at most 8), ``n_layers_d`` (3), ``norm`` (``"instance"``: the exported network
@@ -43,7 +45,7 @@ from engine.training.gan_helpers import (
 )
 from engine.training.trainer import Trainer
 
-LABEL_INPUTS = ("onehot", "color")
+LABEL_INPUTS = ("color", "onehot")
 
 
 class Pix2PixTrainer(Trainer):
@@ -53,7 +55,7 @@ class Pix2PixTrainer(Trainer):
     defaults: dict[str, Any] = {
         "resolution": 256, "batch": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "steps": 20000,
         "ngf": 64, "ndf": 64, "n_layers_d": 3, "num_downs": None, "norm": "instance", "dropout": True,
-        "lambda_l1": 100.0, "gp_weight": 10.0, "label_input": "onehot",
+        "lambda_l1": 100.0, "gp_weight": 10.0, "label_input": "color",
     }
 
     # ---- building ----------------------------------------------------------------------------
@@ -87,7 +89,7 @@ class Pix2PixTrainer(Trainer):
     def _label_input(self) -> str:
         if self.data.source != "labels":
             return "image"
-        mode = str(self.opts.get("label_input", "onehot"))
+        mode = str(self.opts.get("label_input", "color"))
         if mode not in LABEL_INPUTS:
             raise InputError(f"label_input must be one of {', '.join(LABEL_INPUTS)}, not {mode!r}.")
         return mode

@@ -31,8 +31,11 @@ def test_rrdb_x2_trains_both_stages_and_upscales(tmp_path):
     assert set(records[0]["losses"]) == {"loss_l1"}  # step 1: the PSNR stage
     assert {"loss_g_gan", "loss_d", "loss_percep"} <= set(records[-1]["losses"])
     assert changed(before.G, model.networks["G"])
-    d_after = RunDir(tmp_path / "run").load_latest_state()[1]["networks"]["D"]
-    assert any(not torch.equal(v, d_after[k]) for k, v in before.D.state_dict().items())  # D trained in stage 2
+    nets = RunDir(tmp_path / "run").load_latest_state()[1]["networks"]
+    assert any(not torch.equal(v, nets["D"][k]) for k, v in before.D.state_dict().items())  # D trained in stage 2
+    exported = model.networks["G"].state_dict()  # the moving average is what is exported
+    assert all(torch.equal(v, nets["G_ema"][k]) for k, v in exported.items())
+    assert any(not torch.equal(v, nets["G"][k]) for k, v in exported.items())
     assert any("VGG19" in n for n in notes_of(tmp_path / "run"))  # no weights here: said, and trained without
     image = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
     out, _, _ = upscale_image(model, image, JobContext.detached(), tile=0)
@@ -45,13 +48,15 @@ def test_srvgg_x4_with_vgg_discriminator_and_perceptual_loss(tmp_path):
     torch.save({f"features.{k}": v for k, v in vgg.features.state_dict().items()}, tmp_path / "vgg19.pth")
     extra = {"arch": "srvgg", "scale": 4, "num_feat": 8, "num_conv": 2, "discriminator": "vgg", "d_feat": 4,
              "psnr_steps": 0, "perceptual_layer": "conv1_2", "vgg19_weights": str(tmp_path / "vgg19.pth"),
-             "degradations": "bicubic"}
+             "degradations": "bicubic", "ema": 0}
     write_images(tmp_path / "hr", 3, 32)
     opts = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "run", resolution=32, steps=2, loss="nonsaturating",
                         extra=extra)
     model, records = run_tiny(opts)
     assert model.family == "srvgg" and model.config.upscale == 4
     assert records[-1]["losses"]["loss_percep"] > 0
+    nets = RunDir(tmp_path / "run").load_latest_state()[1]["networks"]
+    assert "G_ema" not in nets and all(torch.equal(v, nets["G"][k]) for k, v in model.networks["G"].state_dict().items())
     out, _, _ = upscale_image(model, np.zeros((8, 8, 3), np.uint8), JobContext.detached(), tile=0)
     assert out.shape == (32, 32, 3)
 

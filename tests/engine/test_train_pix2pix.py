@@ -61,7 +61,7 @@ def test_image_to_image_trains_and_translates(tmp_path):
 
 def test_label_maps_go_in_one_hot(tmp_path):
     opts = tiny_options("pix2pix", [label_pairs(tmp_path / "data")], tmp_path / "run", resolution=32, steps=2,
-                        extra=dict(TINY))
+                        extra=dict(TINY, label_input="onehot"))
     model, _ = run_tiny(opts)
     assert model.config.input_nc == 5 and model.label_set is not None
     labels = torch.zeros(1, 32, 32, dtype=torch.int64)
@@ -143,7 +143,7 @@ def test_label_maps_as_colours_translate_in_the_paint_pipeline(tmp_path):
     from engine.labelsets import LabelSet
 
     opts = tiny_options("pix2pix", [label_pairs(tmp_path / "data")], tmp_path / "run", resolution=32, steps=2,
-                        extra=dict(TINY, label_input="color"))
+                        extra=dict(TINY))  # label_input="color" is the default
     model, _ = run_tiny(opts)
     assert model.config.input_nc == 3 and model.label_set is not None
     labels = np.zeros((32, 32), np.int64)
@@ -155,7 +155,8 @@ def test_label_maps_as_colours_translate_in_the_paint_pipeline(tmp_path):
 
 def test_a_generator_that_does_not_fit_the_dataset_is_refused(tmp_path):
     labels = label_pairs(tmp_path / "labels", size=256, count=1)
-    opts = tiny_options("pix2pix", [labels], tmp_path / "run", resolution=256, from_ckpt=str(COMPAT / "latest_net_G.pth"))
+    opts = tiny_options("pix2pix", [labels], tmp_path / "run", resolution=256, from_ckpt=str(COMPAT / "latest_net_G.pth"),
+                        extra={"label_input": "onehot"})
     with pytest.raises(CheckpointError, match="5 one-hot label channels"):
         fresh_trainer(opts)
     pairs = image_pairs(tmp_path / "pairs", count=1, size=128)
