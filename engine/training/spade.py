@@ -30,6 +30,7 @@ A ``latest_net_D.pth`` beside the generator is used as the discriminator; otherw
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -114,16 +115,24 @@ def multiscale_patchgan_from_file(path: Path, wanted: PatchGANConfig, what: str)
     return D
 
 
+def _scale_count(keys: list[str]) -> int:
+    """Scales of an official multi-scale D from its key names (SPADE ``discriminator_{s}.``,
+    pix2pixHD ``scale{s}_layer{j}.`` or ``layer{s}.``; a lone pix2pix D ``model.`` is one scale)."""
+    for pattern in (r"discriminator_(\d+)\.", r"scale(\d+)_layer\d+\.", r"layer(\d+)\."):
+        found = {int(m[1]) for k in keys if (m := re.match(pattern, k))}
+        if found:
+            return max(found) + 1
+    return 1
+
+
 def _patchgan_config_from_state(state: dict[str, torch.Tensor], wanted: PatchGANConfig, path: Path) -> PatchGANConfig:
     """Scales, layers, width, norm, spectral norm of an official multi-scale D, from its keys."""
-    mapped = official_state(state, PatchGANConfig(num_d=max(1, wanted.num_d)))
-    scales = sorted({int(k.split(".")[0].split("_")[1]) for k in mapped if k.startswith("discriminator_")})
-    if not scales:
-        raise CheckpointError(f"{path.name} is not a multi-scale PatchGAN discriminator.")
-    num_d = len(scales)
+    num_d = _scale_count(list(state))
     mapped = official_state(state, PatchGANConfig(num_d=num_d))
     blocks = sorted({int(k.split(".")[1][5:]) for k in mapped if k.startswith("discriminator_0.model")})
-    first = next(v for k, v in mapped.items() if k.startswith("discriminator_0.model0.") and v.dim() == 4)
+    first = next((v for k, v in mapped.items() if k.startswith("discriminator_0.model0.") and v.dim() == 4), None)
+    if first is None or len(blocks) < 3:
+        raise CheckpointError(f"{path.name} is not a multi-scale PatchGAN discriminator.")
     spectral = any(k.endswith("weight_orig") for k in mapped)
     norm = "batch" if any(k.endswith("running_mean") for k in mapped) else "instance"
     return PatchGANConfig(input_nc=int(first.shape[1]), ndf=int(first.shape[0]), n_layers=len(blocks) - 2, norm=norm,
