@@ -266,7 +266,7 @@ class TrainLoop:
         if opts.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
             torch.backends.cudnn.benchmark = False
-        data = prepare_data(opts, self.cls.layout)
+        data = prepare_data(opts, self.cls.layout, check=self.main)  # rank 0 checks; torchrun ends the others if it fails
         ctx = RunContext(self.rd.path, self.info.rank, self.info.world_size,
                          on_note=lambda message: self._event("note", message))
         seed_everything(opts.seed)
