@@ -286,6 +286,8 @@ class TrainLoop:
                 load_trainer_state(trainer, state)
                 self.step = self.checkpoint_step = step
                 self.elapsed_before = float(state.get("elapsed_s", 0.0))
+                if self.info.distributed:  # the state holds rank 0's RNG: give each process its own stream again
+                    seed_everything(opts.seed + self.info.rank + 7919 * step)
         return trainer
 
     # ---- checkpoints and samples ---------------------------------------------------------
