@@ -16,7 +16,9 @@ from engine.pipelines.upscale import upscale_image
 from engine.training import degradations as dg
 from engine.training.rundir import RunDir
 from engine.worker import JobContext
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images
+from tests.engine.image_train_support import (
+    assert_resume_is_exact, changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images,
+)
 
 COMPAT = Path("/work/shared/compat/esrgan")
 TINY_RRDB = {"arch": "rrdb", "scale": 2, "num_feat": 8, "num_block": 1, "num_grow_ch": 4, "d_feat": 4, "psnr_steps": 1}
@@ -134,3 +136,10 @@ def test_freezing_the_first_discriminator_layers(tmp_path):
     assert not torch.equal(before["conv2.weight_orig"], after["conv2.weight_orig"])
     with pytest.raises(InputError, match="freeze-d 10"):
         fresh_trainer(opts.replace(freeze_d=10))
+
+
+def test_resume_is_exact_with_degradations_and_the_moving_average(tmp_path):
+    write_images(tmp_path / "hr", 3, 32)
+    opts = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "runs", resolution=32, steps=4, extra=dict(TINY_RRDB))
+    state = assert_resume_is_exact(opts, stop_at=2)  # the split falls in the GAN stage (psnr_steps 1)
+    assert "G_ema" in state["networks"]

@@ -17,7 +17,9 @@ from engine.training import losses
 from engine.training.gan_helpers import one_hot
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images
+from tests.engine.image_train_support import (
+    assert_resume_is_exact, changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images,
+)
 
 COMPAT = Path("/work/shared/compat/pix2pix_cyclegan/pix2pix_unet")
 TINY = {"ngf": 4, "ndf": 4, "n_layers_d": 2}
@@ -162,3 +164,11 @@ def test_a_generator_that_does_not_fit_the_dataset_is_refused(tmp_path):
     pairs = image_pairs(tmp_path / "pairs", count=1, size=128)
     with pytest.raises(InputError, match="multiple of 256"):
         fresh_trainer(opts.replace(data=(str(pairs),), resolution=128))
+
+
+def test_resume_is_exact_with_dropout(tmp_path):
+    opts = tiny_options("pix2pix", [image_pairs(tmp_path / "data", size=64)], tmp_path / "runs", resolution=64, steps=4,
+                        extra=dict(TINY, norm="batch"))  # 6 levels: one with dropout; batch-norm statistics too
+    trainer = fresh_trainer(opts)
+    assert any(isinstance(m, torch.nn.Dropout) for m in trainer.G.modules())
+    assert_resume_is_exact(opts, stop_at=2)
