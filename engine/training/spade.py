@@ -208,11 +208,16 @@ class SpadeTrainer(Trainer):
     def _fresh_config(self) -> SpadeConfig:
         o = self.opts
         try:
-            return SpadeConfig(label_nc=int(self.data.label_nc), no_instance=not self.has_instances, ngf=int(o.get("ngf")),
-                               norm_G=str(o.get("norm_G")), use_vae=bool(o.get("vae")), z_dim=int(o.get("z_dim")),
-                               num_upsampling_layers=str(o.get("num_upsampling_layers")), crop_size=int(o.resolution))
+            config = SpadeConfig(label_nc=int(self.data.label_nc), no_instance=not self.has_instances, ngf=int(o.get("ngf")),
+                                 norm_G=str(o.get("norm_G")), use_vae=bool(o.get("vae")), z_dim=int(o.get("z_dim")),
+                                 num_upsampling_layers=str(o.get("num_upsampling_layers")), crop_size=int(o.resolution))
         except ValueError as exc:
             raise InputError(f"SPADE options: {exc}") from None
+        if config.output_size != (o.resolution, o.resolution):
+            step = 2 ** config.upsampling_steps
+            raise InputError(f"SPADE ({config.num_upsampling_layers} up-sampling) renders multiples of {step} px; "
+                             f"use --resolution {max(step, o.resolution // step * step)} instead of {o.resolution}.")
+        return config
 
     def _check_finetune(self) -> None:
         name = Path(self.opts.from_ckpt).name

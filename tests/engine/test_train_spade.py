@@ -129,3 +129,10 @@ def test_needs_label_maps(tmp_path):
     opts = tiny_options("spade", [tmp_path / "data"], tmp_path / "run", resolution=64, extra=dict(TINY))
     with pytest.raises(InputError, match="label maps"):
         fresh_trainer(opts)
+
+
+def test_a_resolution_the_generator_cannot_render_is_refused(tmp_path):
+    data = label_dataset(tmp_path / "data", count=2, size=64, label_nc=3)
+    opts = tiny_options("spade", [data], tmp_path / "run", resolution=48, extra=dict(TINY))
+    with pytest.raises(InputError, match="--resolution 32"):
+        fresh_trainer(opts)
