@@ -23,7 +23,8 @@ scratch, 0 when fine-tuning), ``l1_weight``, ``perceptual_weight``, ``gan_weight
 ``perceptual_layer`` (``conv5_4``), ``vgg19_weights``, ``degradations``, ``ema`` (0.999: the
 exported generator is an exponential moving average of the trained one, as Real-ESRGAN's
 ``params_ema``; its decay ramps up as ``min(ema, (1 + t) / (10 + t))`` so short runs move too;
-0 exports the trained generator itself).
+0 exports the trained generator itself). ``--augment diffaugment|ada`` augments the
+discriminator's inputs (few images), ``--freeze-d N`` freezes its first N layers.
 
 Fine-tuning (``--from``): any RRDBNet / SRVGGNetCompact the app loads (BasicSR, Real-ESRGAN,
 the original ESRGAN code, our own files); its architecture and scale are used. A discriminator
@@ -55,7 +56,7 @@ from engine.models.vgg_discriminator import VGGDiscriminatorConfig, VGGStyleDisc
 from engine.training import losses
 from engine.training.degradations import DegradationSettings, degrade
 from engine.training.gan_helpers import (
-    FrozenLayers, check_freeze, eval_copy, find_sibling, first_layers, image_grid, read_state_dict, trainable,
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, first_layers, image_grid, read_state_dict, trainable,
     weight_layer_count,
 )
 from engine.training.trainer import Trainer
@@ -98,6 +99,7 @@ class ESRGANTrainer(Trainer):
         chosen = self.opts.get("psnr_steps")
         self.psnr_steps = int(chosen) if chosen is not None else (0 if self.opts.from_ckpt else self.opts.steps // 2)
         self.degradation = self._degradation_settings()
+        self.augment = DiscriminatorAugment(self.opts.augment)
         self.vgg = self._perceptual_network()
         self.ema_decay = float(self.opts.get("ema") or 0.0)
         if not 0.0 <= self.ema_decay < 1.0:
@@ -261,11 +263,11 @@ class ESRGANTrainer(Trainer):
             self.step("G")
             self.update_ema(step)
             return {"loss_l1": loss.item()}
-        losses_now = self._gan_step(lr, hr)
+        losses_now = self._gan_step(lr, hr, step)
         self.update_ema(step)
         return losses_now
 
-    def _gan_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:
+    def _gan_step(self, lr: torch.Tensor, hr: torch.Tensor, step: int) -> dict[str, float]:
         kind = self.opts.loss
         # generator
         self.frozen.set_trainable(self.D, False)
@@ -273,9 +275,9 @@ class ESRGANTrainer(Trainer):
             sr = self.G(lr)
             loss_l1 = F.l1_loss(sr.float(), hr)
             loss_percep = self._perceptual(sr, hr)
-            fake = self.D(sr)
+            fake = self.D(self.augment(sr))
             if kind == "ragan":
-                loss_gan = losses.relativistic_g_loss(self.D(hr).detach(), fake)
+                loss_gan = losses.relativistic_g_loss(self.D(self.augment(hr)).detach(), fake)
             else:
                 loss_gan = losses.g_loss(kind, fake)
             loss_g = (float(self.opts.get("l1_weight")) * loss_l1 + float(self.opts.get("perceptual_weight")) * loss_percep
@@ -285,12 +287,14 @@ class ESRGANTrainer(Trainer):
         # discriminator
         self.frozen.set_trainable(self.D, True)
         with self.autocast():
-            real, fake = self.D(hr), self.D(sr.detach())
+            real, fake = self.D(self.augment(hr)), self.D(self.augment(sr.detach()))
             loss_d = losses.relativistic_d_loss(real, fake) if kind == "ragan" else losses.d_loss(kind, real, fake)
         self.backward(loss_d)
         self.step("D")
-        return {"loss_l1": loss_l1.item(), "loss_percep": loss_percep.item(), "loss_g_gan": loss_gan.item(),
-                "loss_d": loss_d.item()}
+        out = {"loss_l1": loss_l1.item(), "loss_percep": loss_percep.item(), "loss_g_gan": loss_gan.item(),
+               "loss_d": loss_d.item()}
+        self.augment.observe(real, step, out)
+        return out
 
     def _perceptual(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
         if self.vgg is None:
@@ -310,6 +314,12 @@ class ESRGANTrainer(Trainer):
         net.train(was_training)
         shown_lr = F.interpolate(lr, scale_factor=self.scale, mode="nearest")
         return image_grid([shown_lr, sr, hr], value_range=(0.0, 1.0))
+
+    def extra_state(self) -> dict[str, Any]:
+        return self.augment.state()
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.augment.load_state(state)
 
     def export(self) -> LoadedModel:
         return LoadedModel(path="", family=FAMILY_OF_ARCH[self.arch], source_format=native.NAME, config=self.config,

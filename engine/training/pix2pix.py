@@ -17,7 +17,8 @@ translate pipeline feeds pix2pix models RGB images only, so it cannot render one
 Options (``opts.extra``): ``ngf``, ``ndf`` (64), ``num_downs`` (U-Net levels; default the most the
 resolution allows, at most 8), ``n_layers_d`` (3), ``norm`` (``"instance"``: the exported network
 then behaves in the app exactly as in training; ``"batch"`` is the paper's), ``dropout`` (True),
-``lambda_l1`` (100), ``gp_weight`` (10), ``label_input``.
+``lambda_l1`` (100), ``gp_weight`` (10), ``label_input``. ``--augment diffaugment|ada`` augments
+D's input pairs (the condition moves with its image), ``--freeze-d N`` freezes D's first N blocks.
 
 Fine-tuning (``--from``): a pix2pix U-Net the app loads (official ``latest_net_G.pth`` or our own
 file); an official ``*_net_D.pth`` beside it is used as the discriminator, otherwise a fresh one.
@@ -41,7 +42,7 @@ from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, offic
 from engine.models.pix2pix import Pix2PixUnetConfig, UnetGenerator
 from engine.training import losses
 from engine.training.gan_helpers import (
-    FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, one_hot, read_state_dict, trainable,
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, one_hot, read_state_dict, trainable,
 )
 from engine.training.trainer import Trainer
 
@@ -85,6 +86,7 @@ class Pix2PixTrainer(Trainer):
         betas = tuple(self.opts.betas)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.opts.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(trainable(self.D.parameters(), self.frozen), lr=self.opts.lr_d, betas=betas)
+        self.augment = DiscriminatorAugment(self.opts.augment)
 
     def _label_input(self) -> str:
         if self.data.source != "labels":
@@ -170,6 +172,11 @@ class Pix2PixTrainer(Trainer):
 
         return LabelSet.from_dict(self.data.label_set).palette()
 
+    def _d(self, condition: torch.Tensor, image: torch.Tensor):
+        """D's output for a pair (augmented together with ``--augment``)."""
+        image, condition = self.augment(image, condition)
+        return self.D(torch.cat([condition, image], 1))
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         kind = self.opts.loss
         real_a, real_b = self.condition(batch), batch["image"]
@@ -179,8 +186,8 @@ class Pix2PixTrainer(Trainer):
         # discriminator: real pairs vs generated pairs
         self.frozen.set_trainable(self.D, True)
         with self.autocast():
-            pred_fake = self.D(torch.cat([real_a, fake_b.detach()], 1))
-            pred_real = self.D(torch.cat([real_a, real_b], 1))
+            pred_fake = self._d(real_a, fake_b.detach())
+            pred_real = self._d(real_a, real_b)
             loss_d = 0.5 * losses.d_loss(kind, pred_real, pred_fake)
         if kind == "wgan-gp":
             penalty = losses.gradient_penalty(self.D, torch.cat([real_a, real_b], 1), torch.cat([real_a, fake_b], 1))
@@ -191,12 +198,14 @@ class Pix2PixTrainer(Trainer):
         # generator: fool D and stay close to the target
         self.frozen.set_trainable(self.D, False)
         with self.autocast():
-            loss_gan = losses.g_loss(kind, self.D(torch.cat([real_a, fake_b], 1)))
+            loss_gan = losses.g_loss(kind, self._d(real_a, fake_b))
             loss_l1 = F.l1_loss(fake_b.float(), real_b)
             loss_g = loss_gan + float(self.opts.get("lambda_l1")) * loss_l1
         self.backward(loss_g)
         self.step("G")
-        return {"loss_d": loss_d.item(), "loss_g_gan": loss_gan.item(), "loss_l1": loss_l1.item()}
+        out = {"loss_d": loss_d.item(), "loss_g_gan": loss_gan.item(), "loss_l1": loss_l1.item()}
+        self.augment.observe(pred_real, step, out)
+        return out
 
     def preview(self, fixed: dict[str, torch.Tensor]) -> np.ndarray:
         """Rows: input (labels shown in their colours), output, target."""
@@ -213,6 +222,12 @@ class Pix2PixTrainer(Trainer):
     def _colour_labels(self, labels: torch.Tensor) -> torch.Tensor:
         palette = torch.as_tensor(self._palette(), device=labels.device, dtype=torch.float32) / 127.5 - 1.0
         return palette[labels].permute(0, 3, 1, 2)
+
+    def extra_state(self) -> dict[str, Any]:
+        return self.augment.state()
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.augment.load_state(state)
 
     def export(self) -> LoadedModel:
         return LoadedModel(path="", family="pix2pix_unet", source_format=native.NAME, config=self.config,

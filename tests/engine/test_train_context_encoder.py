@@ -70,3 +70,11 @@ def test_resume_is_exact(tmp_path):
     opts = tiny_options("context_encoder", [tmp_path / "pictures"], tmp_path / "runs", resolution=32, steps=4,
                         extra=dict(TINY))
     assert_resume_is_exact(opts, stop_at=3)
+
+
+def test_adaptive_augmentation_of_the_discriminator(tmp_path):
+    write_images(tmp_path / "pictures", 2, 32)
+    opts = tiny_options("context_encoder", [tmp_path / "pictures"], tmp_path / "run", resolution=32, steps=2,
+                        augment="ada", extra=dict(TINY))
+    _, records = run_tiny(opts)
+    assert "ada_p" in records[-1]["losses"]

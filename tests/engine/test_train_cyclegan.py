@@ -89,3 +89,10 @@ def test_domains_whose_files_share_names_stay_apart(tmp_path):
     assert not torch.equal(fixed["A"][0], fixed["B"][0])
     batch = data.batch(0, 2)
     assert not torch.equal(batch["A"], batch["B"])
+
+
+def test_diffaugment_on_both_discriminators(tmp_path):
+    opts = tiny_options("cyclegan", domains(tmp_path / "data"), tmp_path / "run", resolution=32, steps=1,
+                        augment="diffaugment", extra=dict(TINY))
+    _, records = run_tiny(opts)
+    assert "ada_p" not in records[-1]["losses"]

@@ -143,3 +143,11 @@ def test_resume_is_exact_with_degradations_and_the_moving_average(tmp_path):
     opts = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "runs", resolution=32, steps=4, extra=dict(TINY_RRDB))
     state = assert_resume_is_exact(opts, stop_at=2)  # the split falls in the GAN stage (psnr_steps 1)
     assert "G_ema" in state["networks"]
+
+
+def test_adaptive_augmentation_of_the_discriminator(tmp_path):
+    write_images(tmp_path / "hr", 2, 32)
+    opts = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "run", resolution=32, steps=2, augment="ada",
+                        extra=dict(TINY_RRDB, psnr_steps=0))
+    _, records = run_tiny(opts)
+    assert "ada_p" in records[-1]["losses"]

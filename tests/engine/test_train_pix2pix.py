@@ -172,3 +172,13 @@ def test_resume_is_exact_with_dropout(tmp_path):
     trainer = fresh_trainer(opts)
     assert any(isinstance(m, torch.nn.Dropout) for m in trainer.G.modules())
     assert_resume_is_exact(opts, stop_at=2)
+
+
+def test_adaptive_augmentation_of_the_discriminator(tmp_path):
+    opts = tiny_options("pix2pix", [image_pairs(tmp_path / "data")], tmp_path / "run", resolution=32, steps=2,
+                        augment="ada", extra=dict(TINY))
+    _, records = run_tiny(opts)
+    assert "ada_p" in records[-1]["losses"]
+    from engine.training.rundir import RunDir
+
+    assert "ada" in RunDir(tmp_path / "run").load_latest_state()[1]["extra"]
