@@ -12,7 +12,7 @@ for plain downscaling) and trains in two stages:
    one (``--loss nonsaturating``, Real-ESRGAN), and the discriminator trained on the same loss.
 
 The perceptual term needs ImageNet VGG19 weights, which GAN Studio cannot download: give a file
-with ``vgg19_weights`` (extra option) or ``$GAN_STUDIO_VGG19``, or have torchvision's cache file
+with ``--set vgg19_weights=PATH`` or ``$GAN_STUDIO_VGG19``, or have torchvision's cache file
 on disk. Without one the run says so in its log and trains without the perceptual term.
 
 Options (``opts.extra``): ``arch`` (``"rrdb"`` or ``"srvgg"``), ``scale`` (2 or 4), ``num_feat``,
@@ -180,7 +180,7 @@ class ESRGANTrainer(Trainer):
             return VGGDiscriminatorConfig(num_feat=feat, input_size=self.opts.resolution)
         except ValueError:
             raise InputError(f"The VGG-style discriminator needs a power-of-two --resolution (got "
-                             f"{self.opts.resolution}); use 64, 128 or 256, or --extra discriminator=unet.") from None
+                             f"{self.opts.resolution}); use 64, 128 or 256, or --set discriminator=unet.") from None
 
     def _discriminator_file(self) -> Path | None:
         path = Path(self.opts.from_ckpt)
@@ -218,8 +218,9 @@ class ESRGANTrainer(Trainer):
         path = find_weights(explicit)
         if path is None or not path.is_file():
             if explicit:
-                raise InputError(f"The VGG19 weights file {explicit} does not exist; fix vgg19_weights or leave it out.")
-            self.note("no VGG19 weights on disk (set vgg19_weights or $GAN_STUDIO_VGG19 to torchvision's "
+                raise InputError(f"The VGG19 weights file {explicit} does not exist; fix --set vgg19_weights=PATH or leave it out.")
+            where = f"$GAN_STUDIO_VGG19 names {path}, which does not exist" if path is not None else "no VGG19 weights on disk"
+            self.note(f"{where} (--set vgg19_weights=PATH or $GAN_STUDIO_VGG19 naming torchvision's "
                       "vgg19-dcbb9e9d.pth): training without the perceptual loss")
             return None
         net = VGG19Features(str(self.opts.get("perceptual_layer")))
