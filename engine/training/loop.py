@@ -278,7 +278,7 @@ class TrainLoop:
             dist_util.broadcast_module_state(trainer.networks().values())
         seed_everything(opts.seed + self.info.rank)
         if resume:
-            loaded = self.rd.load_latest_state()
+            loaded = self.rd.load_latest_state(on_skip=lambda message: self._event("note", message))
             if loaded is None:
                 self._event("note", "no complete checkpoint to resume from: the run starts at step 0")
             else:

@@ -43,7 +43,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from engine.errors import CheckpointError, InputError
 from engine.fileutil import atomic_write, cleanup_stale_temps
@@ -225,14 +225,17 @@ class RunDir:
                 log.warning("could not remove the old checkpoint %s: %s", old, exc)
         return path
 
-    def load_latest_state(self) -> tuple[int, dict[str, Any]] | None:
+    def load_latest_state(self, on_skip: Callable[[str], None] | None = None) -> tuple[int, dict[str, Any]] | None:
         """The newest state checkpoint that loads, or None when there is none. A damaged newer file is
-        skipped with a warning (a kill -9 can not leave one, but a disk can)."""
+        skipped with a warning, also passed to ``on_skip`` (a kill -9 cannot leave one, but a disk can)."""
         for step, path in reversed(self.checkpoints()):
             try:
                 return step, load_state(path)
             except CheckpointError as exc:
-                log.warning("%s", exc)
+                message = f"{exc} It is skipped; the run resumes from an older checkpoint."
+                log.warning("%s", message)
+                if on_skip is not None:
+                    on_skip(message)
         return None
 
     def samples(self) -> list[Path]:

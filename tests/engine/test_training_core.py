@@ -371,3 +371,16 @@ def test_run_list_shows_state_and_latest(tmp_path, images):
     assert infos["c"].state == "interrupted"
     with pytest.raises(InputError, match="not a training run"):
         run_info(tmp_path)
+
+
+def test_resume_skips_a_damaged_newest_checkpoint_and_says_so(tmp_path, images):
+    rd = _toy_run(tmp_path, images, steps=4)
+    run_training(rd.path)
+    rd.state_path(4).write_bytes(b"damaged by a failing disk")
+    rd.write_options(rd.read_options().replace(steps=5))
+    result = run_training(rd.path, resume=True)
+    assert result.state == "done" and result.step == 5
+    notes = [r["message"] for r in read_progress(rd.progress_path) if r.get("event") == "note"]
+    assert any("state_00000004.safetensors cannot be read" in n and "older checkpoint" in n for n in notes)
+    resumed = [r for r in read_progress(rd.progress_path) if r.get("event") == "resume"]
+    assert resumed[-1]["step"] == 2
