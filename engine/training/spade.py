@@ -46,7 +46,7 @@ from engine.models.patchgan import (
     init_normal_,
     official_state,
 )
-from engine.models.spade import ConvEncoder, SpadeConfig, SpadeGenerator
+from engine.models.spade import ConvEncoder, SpadeConfig, SpadeGenerator, parse_norm_G
 from engine.training import losses
 from engine.training.augment import AdaptiveAugment, make_augment
 from engine.training.gan_helpers import (
@@ -217,7 +217,21 @@ class SpadeTrainer(Trainer):
             step = 2 ** config.upsampling_steps
             raise InputError(f"SPADE ({config.num_upsampling_layers} up-sampling) renders multiples of {step} px; "
                              f"use --resolution {max(step, o.resolution // step * step)} instead of {o.resolution}.")
+        self._check_normalisable(config)
         return config
+
+    def _check_normalisable(self, config: SpadeConfig) -> None:
+        """The first blocks run at the latent size: a 1x1 map cannot be instance-normalised, nor
+        batch-normalised over one sample."""
+        sh, sw = config.latent_size
+        if sh * sw > 1:
+            return
+        _, norm, _ = parse_norm_G(config.norm_G)
+        local_batch = max(1, self.opts.batch // self.ctx.world_size)
+        if norm == "instance" or local_batch == 1:
+            raise InputError(f"At {self.opts.resolution} px SPADE starts from a 1x1 map, which {norm} norm cannot normalise"
+                             + (" over a batch of 1" if norm != "instance" else "") + f"; use --resolution "
+                             f"{2 * config.output_size[0]} or more" + (" or a batch of 2 or more." if norm != "instance" else "."))
 
     def _check_finetune(self) -> None:
         name = Path(self.opts.from_ckpt).name

@@ -136,3 +136,6 @@ def test_a_resolution_the_generator_cannot_render_is_refused(tmp_path):
     opts = tiny_options("spade", [data], tmp_path / "run", resolution=48, extra=dict(TINY))
     with pytest.raises(InputError, match="--resolution 32"):
         fresh_trainer(opts)
+    tiny = tiny_options("spade", [data], tmp_path / "run2", resolution=32, batch=1, extra=dict(TINY))
+    with pytest.raises(InputError, match="1x1"):
+        fresh_trainer(tiny)
