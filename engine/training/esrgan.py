@@ -1,6 +1,6 @@
-"""Training upscalers: ESRGAN's RRDBNet (:mod:`engine.models.esrgan`) or Real-ESRGAN's compact
-SRVGGNetCompact (:mod:`engine.models.srvgg`), x2 or x4, on a flat folder of high-resolution
-images (Wang et al., 2018 and 2021).
+"""Training upscalers: ESRGAN's RRDBNet (:mod:`engine.models.esrgan`), Real-ESRGAN's compact
+SRVGGNetCompact (:mod:`engine.models.srvgg`) or BasicSR's MSRResNet (:mod:`engine.models.srresnet`,
+SRGAN's generator), x2 or x4, on a flat folder of high-resolution images (Wang et al., 2018 and 2021).
 
 Each step crops ``resolution`` px HR patches, makes their LR inputs on the fly
 (:mod:`engine.training.degradations`: blur, downscaling, noise, JPEG; ``degradations="bicubic"``
@@ -15,8 +15,9 @@ The perceptual term needs ImageNet VGG19 weights, which GAN Studio cannot downlo
 with ``--set vgg19_weights=PATH`` or ``$GAN_STUDIO_VGG19``, or have torchvision's cache file
 on disk. Without one the run says so in its log and trains without the perceptual term.
 
-Options (``opts.extra``): ``arch`` (``"rrdb"`` or ``"srvgg"``), ``scale`` (2 or 4), ``num_feat``,
-``num_block`` / ``num_grow_ch`` (RRDBNet), ``num_conv`` / ``act_type`` (SRVGG), ``discriminator``
+Options (``opts.extra``): ``arch`` (``"rrdb"``, ``"srvgg"`` or ``"srresnet"``), ``scale`` (2 or 4),
+``num_feat``, ``num_block`` (RRDBNet, MSRResNet), ``num_grow_ch`` (RRDBNet), ``num_conv`` /
+``act_type`` (SRVGG), ``discriminator``
 (``"unet"``: Real-ESRGAN's U-Net with spectral norm, per-pixel; ``"vgg"``: ESRGAN's VGG-style,
 needs ``resolution`` a power of two), ``d_feat``, ``psnr_steps`` (default: half the steps from
 scratch, 0 when fine-tuning), ``l1_weight``, ``perceptual_weight``, ``gan_weight``,
@@ -26,7 +27,7 @@ exported generator is an exponential moving average of the trained one, as Real-
 0 exports the trained generator itself). ``--augment diffaugment|ada`` augments the
 discriminator's inputs (few images), ``--freeze-d N`` freezes its first N layers.
 
-Fine-tuning (``--from``): any RRDBNet / SRVGGNetCompact the app loads (BasicSR, Real-ESRGAN,
+Fine-tuning (``--from``): any RRDBNet / SRVGGNetCompact / MSRResNet the app loads (BasicSR, Real-ESRGAN,
 the original ESRGAN code, our own files); its architecture and scale are used. A discriminator
 beside it (BasicSR ``net_d_*.pth`` next to ``net_g_*.pth``, Real-ESRGAN ``NAME_netD.pth`` next to
 ``NAME.pth``) is used, otherwise a fresh one.
@@ -49,6 +50,7 @@ from engine.loaders import native
 from engine.loaders.base import strict_load
 from engine.models.esrgan import RRDBNet, RRDBNetConfig, ResidualDenseBlock
 from engine.models.loaded import LoadedModel
+from engine.models.srresnet import MSRResNet, MSRResNetConfig
 from engine.models.srvgg import SRVGGConfig, SRVGGNetCompact
 from engine.models.unet_discriminator import UNetDiscriminatorConfig, UNetDiscriminatorSN
 from engine.models.vgg19 import VGG19Features, find_weights
@@ -61,10 +63,11 @@ from engine.training.gan_helpers import (
 )
 from engine.training.trainer import Trainer
 
-ARCHS = ("rrdb", "srvgg")
+ARCHS = ("rrdb", "srvgg", "srresnet")
 DISCRIMINATORS = ("unet", "vgg")
 DEGRADATIONS = ("realistic", "bicubic")
-FAMILY_OF_ARCH = {"rrdb": "esrgan", "srvgg": "srvgg"}
+FAMILY_OF_ARCH = {"rrdb": "esrgan", "srvgg": "srvgg", "srresnet": "srresnet"}
+ARCH_OF_FAMILY = {family: arch for arch, family in FAMILY_OF_ARCH.items()}
 
 
 class ESRGANTrainer(Trainer):
@@ -119,17 +122,21 @@ class ESRGANTrainer(Trainer):
             for block in self.G.body.modules():  # as BasicSR: the dense blocks' convs start small (x0.1),
                 if isinstance(block, ResidualDenseBlock):  # so the deep residual trunk starts near identity
                     _scale_init(block, 0.1)
-        else:
+        elif arch == "srvgg":
             self.config = SRVGGConfig(num_feat=feat, num_conv=int(self.opts.get("num_conv")), upscale=scale,
                                       act_type=str(self.opts.get("act_type")))
             self.G = SRVGGNetCompact(self.config)
+        else:
+            self.config = MSRResNetConfig(num_feat=feat, num_block=int(self.opts.get("num_block")), upscale=scale)
+            self.G = MSRResNet(self.config)
+            _scale_init(self.G, 0.1)  # as BasicSR; the bilinear skip carries the image from the start
         self.arch = arch
 
     def _finetune_generator(self) -> None:
-        model = self.load_checkpoint_for_finetune(self.opts.from_ckpt, ("esrgan", "srvgg"))
+        model = self.load_checkpoint_for_finetune(self.opts.from_ckpt, tuple(ARCH_OF_FAMILY))
         self.config = model.config
         self.G = model.networks["G"]
-        self.arch = "rrdb" if model.family == "esrgan" else "srvgg"
+        self.arch = ARCH_OF_FAMILY[model.family]
         if self.config.scale not in (2, 4):
             raise CheckpointError(f"{Path(self.opts.from_ckpt).name} upscales x{self.config.scale}; training supports x2 and x4.")
         if self.arch != self.opts.get("arch") or self.config.scale != int(self.opts.get("scale")):

@@ -151,3 +151,16 @@ def test_adaptive_augmentation_of_the_discriminator(tmp_path):
                         extra=dict(TINY_RRDB, psnr_steps=0))
     _, records = run_tiny(opts)
     assert "ada_p" in records[-1]["losses"]
+
+
+def test_srresnet_trains_and_fine_tunes_from_basicsr(tmp_path):
+    write_images(tmp_path / "hr", 2, 32)
+    fresh = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "run", resolution=32, steps=2,
+                         extra={"arch": "srresnet", "scale": 2, "num_feat": 8, "num_block": 1, "d_feat": 4, "psnr_steps": 1})
+    model, _ = run_tiny(fresh)
+    assert model.family == "srresnet" and model.config.upscale == 2
+    tuned = fresh.replace(out=str(tmp_path / "tuned"), steps=1, from_ckpt=str(COMPAT / "MSRResNet_x4_params.pth"), extra={})
+    model, _ = run_tiny(tuned)
+    assert model.family == "srresnet" and model.config.upscale == 4
+    out, _, _ = upscale_image(model, np.zeros((8, 8, 3), np.uint8), JobContext.detached(), tile=0)
+    assert out.shape == (32, 32, 3)
