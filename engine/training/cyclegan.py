@@ -13,7 +13,8 @@ kept in the checkpoint, so a resumed run continues with the same history). ``--l
 Data: the unpaired layout, ``--data A_DIR B_DIR``. Options (``opts.extra``): ``ngf``, ``ndf``
 (64), ``n_blocks`` (9; 6 below 256 px as the official ``resnet_6blocks`` for 128 px),
 ``n_layers_d`` (3), ``norm`` (instance), ``lambda_A``, ``lambda_B`` (10), ``lambda_identity``
-(0.5), ``pool_size`` (50). ``--augment diffaugment|ada`` augments both discriminators' inputs,
+(0.5), ``pool_size`` (50), ``decay_from`` (0.5: constant learning rates for the first half of the
+steps, then a linear decay to 0, as the official 100 + 100 epochs; 1 keeps them constant). ``--augment diffaugment|ada`` augments both discriminators' inputs,
 ``--freeze-d N`` freezes their first N blocks.
 
 Fine-tuning (``--from``): a CycleGAN ResNet generator the app loads (official
@@ -39,7 +40,10 @@ from engine.models.cyclegan import CycleGANResnetConfig, ResnetGenerator
 from engine.models.loaded import LoadedModel
 from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, official_state
 from engine.training import losses
-from engine.training.gan_helpers import DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, read_state_dict, trainable
+from engine.training.gan_helpers import (
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, linear_decay, read_state_dict,
+    set_learning_rate, trainable,
+)
 from engine.training.trainer import Trainer
 
 
@@ -50,7 +54,7 @@ class CycleGANTrainer(Trainer):
     defaults: dict[str, Any] = {
         "resolution": 256, "batch": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "steps": 50000,
         "ngf": 64, "ndf": 64, "n_blocks": None, "n_layers_d": 3, "norm": "instance",
-        "lambda_A": 10.0, "lambda_B": 10.0, "lambda_identity": 0.5, "pool_size": 50,
+        "lambda_A": 10.0, "lambda_B": 10.0, "lambda_identity": 0.5, "pool_size": 50, "decay_from": 0.5,
     }
 
     # ---- building ----------------------------------------------------------------------------
@@ -150,8 +154,15 @@ class CycleGANTrainer(Trainer):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.opt_g, "D": self.opt_d}
 
+    def _schedule(self, step: int) -> None:
+        """pix2pix / CycleGAN's schedule: constant, then linear decay to 0 from ``decay_from * steps``."""
+        factor = linear_decay(step, self.opts.steps, float(self.opts.get("decay_from")))
+        set_learning_rate(self.opt_g, self.opts.lr_g * factor)
+        set_learning_rate(self.opt_d, self.opts.lr_d * factor)
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         kind = self.opts.loss
+        self._schedule(step)
         real_a, real_b = batch["A"], batch["B"]
         lambda_a, lambda_b = float(self.opts.get("lambda_A")), float(self.opts.get("lambda_B"))
         lambda_idt = float(self.opts.get("lambda_identity"))

@@ -173,3 +173,18 @@ class DiscriminatorAugment:
     def load_state(self, state: dict) -> None:
         if self.adaptive and "ada" in state:
             self.pipeline.load_state_dict(state["ada"])
+
+
+def linear_decay(step: int, steps: int, decay_from: float) -> float:
+    """The learning-rate factor of pix2pix / CycleGAN's schedule: 1 until ``decay_from * steps``,
+    then falling linearly to 0 at the last step (``decay_from >= 1``: constant)."""
+    start = int(decay_from * steps)
+    if decay_from >= 1 or step < start:
+        return 1.0
+    return max(0.0, 1.0 - (step - start + 1) / float(steps - start + 1))
+
+
+def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:
+    """Set every parameter group's learning rate (derived from the step, so resume needs no state)."""
+    for group in opt.param_groups:
+        group["lr"] = lr

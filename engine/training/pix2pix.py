@@ -17,7 +17,9 @@ translate pipeline feeds pix2pix models RGB images only, so it cannot render one
 Options (``opts.extra``): ``ngf``, ``ndf`` (64), ``num_downs`` (U-Net levels; default the most the
 resolution allows, at most 8), ``n_layers_d`` (3), ``norm`` (``"instance"``: the exported network
 then behaves in the app exactly as in training; ``"batch"`` is the paper's), ``dropout`` (True),
-``lambda_l1`` (100), ``gp_weight`` (10), ``label_input``. ``--augment diffaugment|ada`` augments
+``lambda_l1`` (100), ``gp_weight`` (10), ``label_input``, ``decay_from`` (0.5: the learning
+rates stay constant for the first half of the steps, then fall linearly to 0, as the official
+100 + 100 epochs; 1 keeps them constant). ``--augment diffaugment|ada`` augments
 D's input pairs (the condition moves with its image), ``--freeze-d N`` freezes D's first N blocks.
 
 Fine-tuning (``--from``): a pix2pix U-Net the app loads (official ``latest_net_G.pth`` or our own
@@ -42,7 +44,8 @@ from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, offic
 from engine.models.pix2pix import Pix2PixUnetConfig, UnetGenerator
 from engine.training import losses
 from engine.training.gan_helpers import (
-    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, one_hot, read_state_dict, trainable,
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, linear_decay, one_hot,
+    read_state_dict, set_learning_rate, trainable,
 )
 from engine.training.trainer import Trainer
 
@@ -56,7 +59,7 @@ class Pix2PixTrainer(Trainer):
     defaults: dict[str, Any] = {
         "resolution": 256, "batch": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "steps": 20000,
         "ngf": 64, "ndf": 64, "n_layers_d": 3, "num_downs": None, "norm": "instance", "dropout": True,
-        "lambda_l1": 100.0, "gp_weight": 10.0, "label_input": "color",
+        "lambda_l1": 100.0, "gp_weight": 10.0, "label_input": "color", "decay_from": 0.5,
     }
 
     # ---- building ----------------------------------------------------------------------------
@@ -177,8 +180,15 @@ class Pix2PixTrainer(Trainer):
         image, condition = self.augment(image, condition)
         return self.D(torch.cat([condition, image], 1))
 
+    def _schedule(self, step: int) -> None:
+        """pix2pix / CycleGAN's schedule: constant, then linear decay to 0 from ``decay_from * steps``."""
+        factor = linear_decay(step, self.opts.steps, float(self.opts.get("decay_from")))
+        set_learning_rate(self.opt_g, self.opts.lr_g * factor)
+        set_learning_rate(self.opt_d, self.opts.lr_d * factor)
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         kind = self.opts.loss
+        self._schedule(step)
         real_a, real_b = self.condition(batch), batch["image"]
         with self.autocast():
             fake_b = self.G(real_a)

@@ -105,11 +105,19 @@ def assert_resume_is_exact(opts: TrainOptions, stop_at: int) -> dict[str, Any]:
     from engine.training.loop import run_training as run
 
     whole = opts.replace(out=str(Path(opts.out) / "whole"), deterministic=True)
-    part = whole.replace(out=str(Path(opts.out) / "part"), steps=stop_at)
+    part = whole.replace(out=str(Path(opts.out) / "part"))
     run_tiny(whole)
-    run_tiny(part)
-    RunDir(part.out).prepare(part.replace(steps=opts.steps), resume=True)
+    RunDir(part.out).prepare(part, resume=False)
+    iterations = []
+
+    def stop_now() -> bool:  # asked once per iteration: a stop request after iteration stop_at
+        iterations.append(1)
+        return len(iterations) >= stop_at
+
     with one_thread():  # as run_tiny: the same thread count gives the same float sums
+        stopped = run(part.out, should_stop=stop_now)
+        assert stopped.state == "stopped" and stopped.step == stop_at, stopped
+        RunDir(part.out).prepare(part, resume=True)
         assert run(part.out, resume=True).state == "done"
     a = RunDir(whole.out).load_latest_state()[1]
     b = RunDir(part.out).load_latest_state()[1]

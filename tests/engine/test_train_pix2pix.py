@@ -182,3 +182,21 @@ def test_adaptive_augmentation_of_the_discriminator(tmp_path):
     from engine.training.rundir import RunDir
 
     assert "ada" in RunDir(tmp_path / "run").load_latest_state()[1]["extra"]
+
+
+def test_learning_rates_decay_linearly_in_the_second_half():
+    from engine.training.gan_helpers import linear_decay
+
+    factors = [linear_decay(step, 10, 0.5) for step in range(10)]
+    assert factors[:5] == [1.0] * 5
+    assert all(a > b for a, b in zip(factors[4:], factors[5:])) and factors[-1] > 0
+    assert linear_decay(9, 10, 1.0) == 1.0
+
+
+def test_the_schedule_sets_the_optimizers_from_the_step(tmp_path):
+    opts = tiny_options("pix2pix", [image_pairs(tmp_path / "data")], tmp_path / "run", resolution=32, steps=4,
+                        lr_g=1e-3, lr_d=4e-3, extra=dict(TINY))
+    trainer = fresh_trainer(opts)
+    trainer._schedule(3)
+    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3 / 3)  # steps 2, 3 decay: 2/3, 1/3
+    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(4e-3 / 3)
