@@ -72,7 +72,7 @@ def test_the_same_seed_at_two_sizes_is_the_same_scene():
 
 def test_label_set_world_is_a_builtin_a_model_can_be_given(tmp_path):
     from engine.loaders import load_model, native
-    from tests.engine.test_label2image import tiny_model
+    from tests.engine.test_paint_spade import tiny_model
 
     path = native.save(tiny_model(label_nc=len(CLASS_NAMES), contain_dontcare_label=False), tmp_path / "m.safetensors")
     model = load_model(path, {"label_set": "world"})
