@@ -42,24 +42,13 @@ from gui.document import DocumentModel
 from gui.engine_bridge import EngineBridge
 from gui.history_panel import HistoryPanel
 from gui.layers_panel import LayersPanel
-from gui.latent.workspace import LatentWorkspaceController
-from gui.paint.workspace import PaintWorkspaceController
-from gui.inpaint.workspace import InpaintWorkspaceController
 from gui.panels.models import NO_MODEL_TEXT, ModelsPanel, short_name
-from gui.panels.train import TrainPanel
 from gui.settings import MODEL_EXTENSIONS, AppSettings, is_model_path
-from gui.upscale.workspace import UpscaleWorkspaceController
+from gui.workspaces.base import Workspace
+from gui.workspaces.table import WORKSPACES
 
 log = logging.getLogger(__name__)
 
-#: Workspace controllers, in dock order. A controller is built as ``Controller(bridge, document_model,
-#: parent)`` and has ``TITLE``, ``view`` (a central view widget, shown as a tab, or None), ``panels``
-#: (its dock widgets, each with ``TITLE`` and an object name), ``accepts(summary)`` and
-#: ``use_model(summary, options)``: a loaded model goes to the first workspace that accepts it.
-WORKSPACE_CONTROLLERS = (PaintWorkspaceController, LatentWorkspaceController, InpaintWorkspaceController,
-                         UpscaleWorkspaceController)
-#: placeholder panels of workspaces that are not built yet
-WORKSPACE_PANELS = (TrainPanel,)
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
 OPEN_FILTER = ("Documents and images (*.ora *.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;"
                "GAN Studio / OpenRaster documents (*.ora);;" + IMAGE_FILTER)
@@ -67,8 +56,6 @@ DOCUMENT_FILTER = "GAN Studio document (OpenRaster) (*.ora)"
 DEFAULT_NEW_SIZE = (512, 512)  # width, height of File > New without an open document
 MODEL_FILTER = ("Model checkpoints (" + " ".join(f"*{ext}" for ext in MODEL_EXTENSIONS) + ");;All files (*)")
 STATE_POLL_MS = 250
-#: document.state key of the Latent explorer's model, its options and settings (state["latent"] is its library)
-LATENT_MODEL_STATE = "latent_model"
 SELF_TEST_SIZE = (512, 384)  # width, height
 
 
@@ -197,13 +184,11 @@ class MainWindow(QMainWindow):
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
         self.views.addTab(self.canvas, "Image")
-        self.workspaces = [controller(self.bridge, self.document, self) for controller in WORKSPACE_CONTROLLERS]
+        self.workspaces: list[Workspace] = [kind(self.bridge, self.document, self) for kind in WORKSPACES]
         for workspace in self.workspaces:
             if workspace.view is not None:
                 self.views.addTab(workspace.view, workspace.TITLE)
-            requests = getattr(workspace, "load_model_requested", None)
-            if requests is not None:
-                requests.connect(self.load_model)
+            workspace.load_model_requested.connect(self.load_model)
         central = QWidget()
         central.setObjectName("central")
         layout = QVBoxLayout(central)
@@ -213,9 +198,19 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.views, 1)
         self.setCentralWidget(central)
 
-    def workspace(self, title: str):
-        """The workspace controller called ``title`` (e.g. "Paint")."""
-        return next(w for w in self.workspaces if w.TITLE == title)
+    def workspace(self, name: str) -> Workspace:
+        """The workspace whose ``TITLE`` or ``KEY`` is ``name`` (e.g. "Paint" or "paint"); KeyError when none is."""
+        for workspace in self.workspaces:
+            if name in (workspace.TITLE, workspace.KEY):
+                return workspace
+        raise KeyError(f"no workspace called {name!r}")
+
+    def show_workspace(self, workspace: Workspace) -> None:
+        """Bring ``workspace``'s view and its first panel to the front."""
+        if workspace.view is not None:
+            self.show_view(workspace.view)
+        if workspace.panels:
+            self.show_panel(workspace.panels[0].TITLE)
 
     def show_view(self, widget: QWidget) -> None:
         """Bring a central view (the Image canvas or a workspace's view) to the front."""
@@ -231,7 +226,6 @@ class MainWindow(QMainWindow):
         models_dock.setMinimumWidth(260)
         first: QDockWidget | None = None
         panels = [panel for workspace in self.workspaces for panel in workspace.panels]
-        panels += [panel_class() for panel_class in WORKSPACE_PANELS]
         for panel in panels:
             dock = self._add_dock(panel, Qt.DockWidgetArea.RightDockWidgetArea)
             if first is None:
@@ -404,7 +398,11 @@ class MainWindow(QMainWindow):
         self.models_panel.open_model_requested.connect(self.choose_model_to_open)
         self.models_panel.open_model_folder_requested.connect(self.choose_model_folder_to_open)
         self.banner.open_button.clicked.connect(self.choose_model_to_open)
-        self.banner.train_button.clicked.connect(lambda: self.show_panel("Train"))
+        trainers = [w for w in self.workspaces if w.KEY == "train"]
+        if trainers:
+            self.banner.train_button.clicked.connect(lambda: self.show_workspace(trainers[0]))
+        else:
+            self.banner.train_button.hide()
 
     # ------------------------------------------------------------------ panels
 
@@ -417,7 +415,9 @@ class MainWindow(QMainWindow):
         self.restoreState(self._default_state)
         for dock in self.docks.values():
             dock.show()
-        self.docks["Paint"].raise_()
+        first = next((w.panels[0] for w in self.workspaces if w.panels), None)
+        if first is not None:
+            self.docks[first.TITLE].raise_()
 
     # ------------------------------------------------------------------ images
 
@@ -579,65 +579,19 @@ class MainWindow(QMainWindow):
         return True
 
     def _capture_workspace_state(self) -> None:
-        """Store what belongs to the work in the document before saving: the Paint model, seed and
-        style, the label sets of label layers (so reopening shows the same classes), and the Latent
-        model with its settings (:meth:`restore_document_models` brings the models back)."""
-        doc = self.document.document
-        paint = next((w for w in self.workspaces if w.TITLE == "Paint"), None)
-        if paint is not None:
-            session = paint.session
-            palette = session.palette
-            for layer in doc.layers:
-                if layer.kind == "labels" and layer.label_set == palette.name and layer.label_set not in doc.label_sets:
-                    doc.label_sets[layer.label_set] = palette.label_set.to_dict()
-            if session.model is not None:
-                doc.state["paint"] = {"model": session.model.path, "model_options": dict(session.model_options),
-                                      "seed": int(session.seed), "style_path": session.style_path}
-        latent = next((w for w in self.workspaces if w.TITLE == "Latent"), None)
-        if latent is not None and latent.session.model is not None:
-            session = latent.session
-            doc.state[LATENT_MODEL_STATE] = {"model": session.model.path,
-                                             "model_options": dict(session.model_options),
-                                             "settings": session.settings.to_dict()}
+        """Let every workspace store what belongs to the work in the document before it is saved
+        (:meth:`restore_document_models` brings it back)."""
+        for workspace in self.workspaces:
+            workspace.capture_state(self.document.document)
 
     def restore_document_models(self) -> list[str]:
-        """Load the models the open document was saved with (``state["paint"]``: model, options, seed
-        and style; ``state["latent_model"]``: model, options and explorer settings), each through
-        :meth:`load_model` unless it is loaded already; the settings apply once it has loaded.
+        """Let every workspace restore what the open document recorded of it (models are loaded
+        through :meth:`load_model` unless loaded already; their settings apply once loaded).
         Returns a sentence for each checkpoint that is no longer there (the document stays open)."""
         doc = self.document.document
         if doc is None:
             return []
-        missing = []
-        for title, key in (("Paint", "paint"), ("Latent", LATENT_MODEL_STATE)):
-            saved = doc.state.get(key)
-            if not isinstance(saved, dict) or not saved.get("model"):
-                continue
-            model = str(saved["model"])
-            options = saved.get("model_options")
-            options = dict(options) if isinstance(options, dict) else {}
-            workspace = next((w for w in self.workspaces if w.TITLE == title), None)
-            if workspace is None:
-                continue
-            if not os.path.exists(model):
-                log.info("the %s model of the document, %s, is gone", title, model)
-                missing.append(f"Its {title} model {model} is not there any more; open it or another one "
-                               f"with File > Open model.")
-                continue
-            if title == "Paint":
-                style_path = saved.get("style_path")
-                try:
-                    seed = int(saved.get("seed", 0))
-                except (TypeError, ValueError):
-                    seed = 0
-                recipe = {"model": model, "model_options": options, "seed": seed}
-                if style_path and os.path.isfile(str(style_path)):
-                    recipe.update(style="image", style_path=str(style_path))
-                workspace.open_recipe(recipe)
-            else:
-                settings = saved.get("settings")
-                workspace.session.restore(model, options, settings if isinstance(settings, dict) else None)
-        return missing
+        return [note for workspace in self.workspaces for note in workspace.restore_state(doc)]
 
     def choose_export_image(self) -> None:
         if not self.document.has_image:
@@ -796,9 +750,7 @@ class MainWindow(QMainWindow):
         for workspace in self.workspaces:
             if workspace.accepts(summary):
                 workspace.use_model(summary, options or {})
-                if workspace.view is not None:
-                    self.show_view(workspace.view)
-                self.show_panel(workspace.panels[0].TITLE)
+                self.show_workspace(workspace)
                 break
         else:
             self.show_panel("Models")

@@ -8,23 +8,28 @@ A loaded model whose capabilities include ``label_map`` becomes the paint model.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
+from engine.document import Document
 from engine.types import ModelSummary
 from gui.paint.panel import PaintPanel, StylePanel
 from gui.paint.session import PaintSession
 from gui.paint.views import PaintWorkspace
+from gui.workspaces.base import Workspace, read_saved_model
+
+#: ``document.state`` key of the Paint model, its options, seed and style
+PAINT_STATE = "paint"
 
 
-class PaintWorkspaceController(QObject):
+class PaintWorkspaceController(Workspace):
     TITLE = "Paint"
-    #: ask the main window to load a checkpoint with options (path, options dict)
-    load_model_requested = Signal(str, object)
+    KEY = "paint"
 
     def __init__(self, bridge, document_model, parent: QObject | None = None):
-        super().__init__(parent)
+        super().__init__(bridge, document_model, parent)
         self.session = PaintSession(bridge, document_model, self)
         self.view = PaintWorkspace(self.session)
         self.panel = PaintPanel(self.session)
@@ -38,8 +43,7 @@ class PaintWorkspaceController(QObject):
         self.panel.recipe_requested.connect(self.open_recipe)
         self._pending_recipe: dict[str, Any] | None = None
 
-    @staticmethod
-    def accepts(summary: ModelSummary) -> bool:
+    def accepts(self, summary: ModelSummary) -> bool:
         return "label_map" in summary.capabilities or "image_to_image" in summary.capabilities
 
     def use_model(self, summary: ModelSummary, options: dict | None = None) -> None:
@@ -55,7 +59,7 @@ class PaintWorkspaceController(QObject):
         current = self.session.model
         if model and (current is None or current.path != model or self.session.model_options != options):
             self._pending_recipe = recipe
-            self.load_model_requested.emit(str(model), options)
+            self.request_model(str(model), options)
             return
         self._apply_recipe(recipe)
 
@@ -68,3 +72,33 @@ class PaintWorkspaceController(QObject):
         self.style_panel.seed_spin.setValue(seed)
         self.session.set_seed(seed)
         self.session.status.emit(f"Recipe restored: seed {seed}")
+
+    # ------------------------------------------------------------------ the document
+
+    def capture_state(self, document: Document) -> None:
+        """The label sets of label layers (so reopening shows the same classes) and the model, seed and style."""
+        session = self.session
+        palette = session.palette
+        for layer in document.layers:
+            if layer.kind == "labels" and layer.label_set == palette.name and layer.label_set not in document.label_sets:
+                document.label_sets[layer.label_set] = palette.label_set.to_dict()
+        if session.model is not None:
+            document.state[PAINT_STATE] = {"model": session.model.path, "model_options": dict(session.model_options),
+                                           "seed": int(session.seed), "style_path": session.style_path}
+
+    def restore_state(self, document: Document) -> list[str]:
+        """Load the saved model (unless it is loaded already) and restore its seed and style as a recipe would."""
+        notes: list[str] = []
+        saved = read_saved_model(document, PAINT_STATE, self.TITLE, notes)
+        if saved is None:
+            return notes
+        try:
+            seed = int(saved.entry.get("seed", 0))
+        except (TypeError, ValueError):
+            seed = 0
+        recipe: dict[str, Any] = {"model": saved.path, "model_options": saved.options, "seed": seed}
+        style_path = saved.entry.get("style_path")
+        if style_path and os.path.isfile(str(style_path)):
+            recipe.update(style="image", style_path=str(style_path))
+        self.open_recipe(recipe)
+        return notes

@@ -1,0 +1,81 @@
+"""The Workspace contract: the window knows a workspace only through it, so one table entry adds one."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel
+
+import gui.main_window
+from gui.workspaces.base import Workspace
+from gui.workspaces.table import WORKSPACES
+
+
+class ProbeWorkspace(Workspace):
+    """A workspace written only against the contract; records what the window asks of it."""
+
+    TITLE = "Probe"
+    KEY = "probe"
+
+    def __init__(self, bridge, document_model, parent=None):
+        super().__init__(bridge, document_model, parent)
+        self.view = QLabel("probe view")
+        panel = QLabel("probe panel")
+        panel.TITLE = "Probe"
+        panel.setObjectName("probePanel")
+        self.panels = [panel]
+        self.used: list[tuple[str, dict]] = []
+        self.restored: list[dict] = []
+
+    def accepts(self, summary):
+        return summary.path.endswith(".probe")
+
+    def use_model(self, summary, options=None):
+        self.used.append((summary.path, dict(options or {})))
+
+    def capture_state(self, document):
+        if self.used:
+            document.state["probe"] = {"model": self.used[-1][0]}
+
+    def restore_state(self, document):
+        self.restored.append(dict(document.state.get("probe") or {}))
+        return ["probe note"]
+
+
+def test_one_table_entry_adds_a_workspace_with_view_panel_models_and_state(qtbot, make_window, fake_engine,
+                                                                            monkeypatch, tmp_path):
+    monkeypatch.setattr(gui.main_window, "WORKSPACES", (ProbeWorkspace,) + tuple(WORKSPACES))
+    window = make_window(fake_engine)
+    probe = window.workspace("probe")
+    assert window.workspace("Probe") is probe and isinstance(probe, ProbeWorkspace)
+    titles = [window.views.tabText(i) for i in range(window.views.count())]
+    assert "Probe" in titles and window.docks["Probe"].widget() is probe.panels[0]
+
+    window.load_model(str(tmp_path / "a.probe"))
+    qtbot.waitUntil(lambda: bool(probe.used), timeout=10_000)
+    assert probe.used == [(str(tmp_path / "a.probe"), {})]
+    assert window.views.currentWidget() is probe.view
+
+    other = window.load_model(str(tmp_path / "other.pth"))  # not for the probe: it goes elsewhere
+    qtbot.waitUntil(lambda: other.future.done(), timeout=10_000)
+    qtbot.wait(50)
+    probe.request_model(str(tmp_path / "b.probe"), {"scale": 2})  # the workspace's own load request
+    qtbot.waitUntil(lambda: len(probe.used) == 2, timeout=10_000)
+    assert probe.used[1] == (str(tmp_path / "b.probe"), {"scale": 2})
+
+    window.document.new_document(8, 8)
+    path = tmp_path / "probe.ora"
+    assert window.save_document(str(path))
+    again = make_window(fake_engine)
+    again_probe = again.workspace("probe")
+    assert again.open_document(str(path))
+    assert again_probe.restored == [{"model": str(tmp_path / "b.probe")}]
+
+
+def test_every_listed_workspace_implements_the_contract(qtbot, make_window, fake_engine):
+    window = make_window(fake_engine)
+    assert [type(w) for w in window.workspaces] == list(WORKSPACES)
+    keys = [w.KEY for w in window.workspaces]
+    assert len(set(keys)) == len(keys)
+    for workspace in window.workspaces:
+        assert type(workspace).TITLE != Workspace.TITLE and workspace.panels
+        for panel in workspace.panels:
+            assert window.docks[panel.TITLE].widget() is panel and panel.objectName()
