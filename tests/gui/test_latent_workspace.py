@@ -53,7 +53,7 @@ def latent(qtbot, make_window, real_engine, checkpoint, warnings_shown):
     """(window, workspace) with the fixture loaded and its first image and directions in."""
     window = make_window(real_engine, shutdown=lambda: None)
     workspace = window.workspace("Latent")
-    window.load_model(checkpoint)
+    window.model_loader.load(checkpoint)
     qtbot.waitUntil(lambda: workspace.session.last is not None and workspace.session.directions is not None,
                     timeout=WAIT_MS)
     return window, workspace
@@ -236,7 +236,7 @@ def test_biggan_classes_truncation_and_blending(qtbot, make_window, real_engine,
     window = make_window(real_engine, shutdown=lambda: None)
     workspace = window.workspace("Latent")
     session, panel = workspace.session, workspace.panel
-    window.load_model(str(path))
+    window.model_loader.load(str(path))
     render = wait_render(qtbot, session, lambda r: True)
     assert session.is_biggan and len(session.classes) == 10 and session.directions is None
     assert not panel.tabs.isTabEnabled(1) and not panel.tabs.isTabEnabled(2) and panel.tabs.currentWidget() is panel.class_tab
@@ -263,11 +263,11 @@ def test_reopening_a_document_loads_its_latent_model_and_settings(qtbot, make_wi
     expected = workspace.session.settings.to_dict()
     path = tmp_path / "explore.ora"
     window.document.new_document(8, 8)
-    assert window.save_document(str(path))
+    assert window.files.save_document(str(path))
 
     again = make_window(real_engine, shutdown=lambda: None)
     session = again.workspace("Latent").session
-    assert again.open_document(str(path))
+    assert again.files.open_document(str(path))
     qtbot.waitUntil(lambda: session.model is not None and session.last is not None, timeout=WAIT_MS)
     assert session.model.path == workspace.session.model.path
     assert session.settings.to_dict() == expected and session.settings.psi == 0.6

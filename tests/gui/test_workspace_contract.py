@@ -49,12 +49,12 @@ def test_one_table_entry_adds_a_workspace_with_view_panel_models_and_state(qtbot
     titles = [window.views.tabText(i) for i in range(window.views.count())]
     assert "Probe" in titles and window.docks["Probe"].widget() is probe.panels[0]
 
-    window.load_model(str(tmp_path / "a.probe"))
+    window.model_loader.load(str(tmp_path / "a.probe"))
     qtbot.waitUntil(lambda: bool(probe.used), timeout=10_000)
     assert probe.used == [(str(tmp_path / "a.probe"), {})]
     assert window.views.currentWidget() is probe.view
 
-    other = window.load_model(str(tmp_path / "other.pth"))  # not for the probe: it goes elsewhere
+    other = window.model_loader.load(str(tmp_path / "other.pth"))  # not for the probe: it goes elsewhere
     qtbot.waitUntil(lambda: other.future.done(), timeout=10_000)
     qtbot.wait(50)
     probe.request_model(str(tmp_path / "b.probe"), {"scale": 2})  # the workspace's own load request
@@ -63,10 +63,10 @@ def test_one_table_entry_adds_a_workspace_with_view_panel_models_and_state(qtbot
 
     window.document.new_document(8, 8)
     path = tmp_path / "probe.ora"
-    assert window.save_document(str(path))
+    assert window.files.save_document(str(path))
     again = make_window(fake_engine)
     again_probe = again.workspace("probe")
-    assert again.open_document(str(path))
+    assert again.files.open_document(str(path))
     assert again_probe.restored == [{"model": str(tmp_path / "b.probe")}]
 
 
