@@ -355,7 +355,7 @@ class FileActions(QObject):
             return False
         self._recovery_checked = True
         from engine.ora import read_ora
-        from gui.commands import ReplaceDocumentCommand
+        from gui.document.commands import ReplaceDocumentCommand
 
         try:
             candidate = offer_recovery(self.dialog_parent, self.recovery_folder)

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.document import BLEND_MODES, Layer
-from engine.ora import colorize_labels, label_palette
+from engine.document import colorize_labels, label_palette
 from gui.canvas.qimage import array_to_qimage
 
 log = logging.getLogger(__name__)

@@ -43,7 +43,7 @@ from engine.latent_types import (
 )
 from engine.types import ModelRef, ModelSummary
 from engine.version import APP_NAME, APP_VERSION
-from gui.commands import ReplaceDocumentCommand
+from gui.document.commands import ReplaceDocumentCommand
 from gui.latent import library
 from gui.latent.library import SetLibraryCommand
 from gui.latent.model_info import (
@@ -758,8 +758,6 @@ class LatentSession(QObject):
         brings the previous one back)."""
         if self.last is None:
             raise EngineError("Nothing rendered yet to send.")
-        from gui.paint.commands import AddLayerCommand
-
         image = self.last.image
         height, width = image.shape[:2]
         name = f"Latent seed {self.last.settings.seed}"
@@ -767,8 +765,7 @@ class LatentSession(QObject):
         doc = self.docs.document
         if doc is None or (doc.height, doc.width) == (height, width):
             new_document = Document(width=width, height=height) if doc is None else None
-            self.docs.undo_stack.push(AddLayerCommand(self.docs, layer, new_document=new_document,
-                                                      text="Send latent image to document"))
+            self.docs.add_layer(layer, text="Send latent image to document", new_document=new_document)
             return f"Added '{name}' as a layer of the document."
         fresh = Document(width=width, height=height)
         fresh.insert(layer)

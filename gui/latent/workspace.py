@@ -41,7 +41,8 @@ class LatentWorkspaceController(Workspace):
         self.panels = [self.panel]
         self.session.model_wanted.connect(self.load_model_requested)
 
-    def accepts(self, summary: ModelSummary) -> bool:
+    @staticmethod
+    def accepts(summary: ModelSummary) -> bool:
         return "latent" in summary.capabilities or summary.family in LATENT_FAMILIES
 
     def use_model(self, summary: ModelSummary, options: dict | None = None) -> None:

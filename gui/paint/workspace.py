@@ -43,7 +43,8 @@ class PaintWorkspaceController(Workspace):
         self.panel.recipe_requested.connect(self.open_recipe)
         self._pending_recipe: dict[str, Any] | None = None
 
-    def accepts(self, summary: ModelSummary) -> bool:
+    @staticmethod
+    def accepts(summary: ModelSummary) -> bool:
         return "label_map" in summary.capabilities or "image_to_image" in summary.capabilities
 
     def use_model(self, summary: ModelSummary, options: dict | None = None) -> None:
