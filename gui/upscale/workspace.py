@@ -30,7 +30,8 @@ class UpscaleWorkspaceController(Workspace):
         self.panels = [self.panel]
         self.panel.open_model_requested.connect(self.request_model)  # the user picked a checkpoint with Open…
 
-    def accepts(self, summary: ModelSummary) -> bool:
+    @staticmethod
+    def accepts(summary: ModelSummary) -> bool:
         return is_upscale_model(summary)
 
     def use_model(self, summary: ModelSummary, options: dict | None = None) -> None:
