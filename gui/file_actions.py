@@ -95,7 +95,9 @@ class FileActions(QObject):
         A .ora file opens as a document (:meth:`open_document`)."""
         if is_document_path(path):
             return self.open_document(path)
-        from engine import imageio  # numpy + PIL only; imported late so a missing codec never blocks startup
+        from engine import (
+            imageio,  # numpy + PIL only; imported late so a missing codec never blocks startup
+        )
 
         try:
             image = imageio.read_image(path)

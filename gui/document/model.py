@@ -29,8 +29,12 @@ from PySide6.QtGui import QUndoStack
 
 from engine.document import BLEND_MODES, Document, Layer, document_with_image
 from gui.document.commands import ReplaceDocumentCommand
-from gui.document.layer_commands import (InsertLayerCommand, MoveLayerCommand, RemoveLayerCommand,
-                                         SetLayerPropertyCommand)
+from gui.document.layer_commands import (
+    InsertLayerCommand,
+    MoveLayerCommand,
+    RemoveLayerCommand,
+    SetLayerPropertyCommand,
+)
 
 DEFAULT_UNDO_STEPS = 200
 DEFAULT_UNDO_MEGABYTES = 1024
