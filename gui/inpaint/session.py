@@ -399,20 +399,15 @@ class InpaintSession(ModelJobSession):
         if mask is None or not mask.any():
             self._say(EMPTY_MASK_TEXT, "error")
             return False
-        if self._handle is not None:
-            self.bridge.cancel(self._handle)
         request = self.build_request(original, mask)
         document, model = self.docs.document, self.model
         self._say(f"Filling {int(mask.sum()):,} masked pixels with {os.path.basename(model.path)}…")
         self._submit(request, INPAINT_CHANNEL,
-                     lambda handle, result: self._on_result(handle, original, document, request, result),
+                     lambda result: self._on_result(original, document, request, result),
                      "Fill cancelled; the image is unchanged.", "error")
         return True
 
-    def _on_result(self, handle, original: np.ndarray, document, request: InpaintRequest,
-                   result: InpaintResult) -> None:
-        if handle is not self._handle:
-            return
+    def _on_result(self, original: np.ndarray, document, request: InpaintRequest, result: InpaintResult) -> None:
         image = result.image
         if image.shape[2] == 3:
             image = np.concatenate([image, original[:, :, 3:4]], axis=2)
@@ -421,7 +416,7 @@ class InpaintSession(ModelJobSession):
                                   duration_s=float(result.duration_s), regions=tuple(result.regions),
                                   notes=tuple(result.notes))
         text = "Done: " + self.last.describe() + ". Compare, then Apply to put it in the image."
-        self._on_finished(handle, text + "".join(f" {note}" for note in result.notes))
+        self._say(text + "".join(f" {note}" for note in result.notes))
         self.result_changed.emit(self.last)
 
     # ------------------------------------------------------------------ the result
