@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from gui.canvas.qimage import array_to_qimage
 from gui.paint.session import PaintSession
+from gui.recipes import choose_recipe_file
 from gui.signals import blocked_signals
 
 log = logging.getLogger(__name__)
@@ -313,7 +314,7 @@ class PaintPanel(QWidget):
             return False
 
     def open_recipe(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recipe", "", "PNG images (*.png)")
+        path = choose_recipe_file(self)
         if path:
             self.open_recipe_from(path)
 
@@ -323,7 +324,7 @@ class PaintPanel(QWidget):
         from engine.imageio import read_recipe
 
         try:
-            recipe = read_recipe(path, tool="paint")
+            recipe = read_recipe(path, tool="paint")  # the workspace's RecipeOpener restores it
         except EngineError as exc:
             QMessageBox.warning(self, "Open recipe", str(exc))
             return None

@@ -12,12 +12,15 @@ import os
 from typing import Any
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QMessageBox
 
 from engine.document import Document
+from engine.errors import EngineError
 from engine.types import ModelSummary
 from gui.paint.panel import PaintPanel, StylePanel
 from gui.paint.session import PaintSession
 from gui.paint.views import PaintWorkspace
+from gui.recipes import RecipeOpener
 from gui.workspaces.base import Workspace, read_saved_model
 
 #: ``document.state`` key of the Paint model, its options, seed and style
@@ -40,8 +43,8 @@ class PaintWorkspaceController(Workspace):
         self.style_panel.setObjectName("stylePanel")
         self.panels = [self.panel, self.style_panel]
         self.panel.view_mode_changed.connect(self.view.set_mode)
-        self.panel.recipe_requested.connect(self.open_recipe)
-        self._pending_recipe: dict[str, Any] | None = None
+        self.panel.recipe_requested.connect(self._recipe_from_panel)
+        self.recipes = RecipeOpener("paint", self._current_model, self.request_model, self.session.status.emit)
 
     @staticmethod
     def accepts(summary: ModelSummary) -> bool:
@@ -49,20 +52,24 @@ class PaintWorkspaceController(Workspace):
 
     def use_model(self, summary: ModelSummary, options: dict | None = None) -> None:
         self.session.set_model(summary, options)
-        recipe, self._pending_recipe = self._pending_recipe, None
+        recipe = self.recipes.take(summary.path)
         if recipe is not None:
             self._apply_recipe(recipe)
 
-    def open_recipe(self, recipe: dict[str, Any]) -> None:
-        """Restore the state an exported PNG was made with: model (loaded if needed), seed, style."""
-        model = recipe.get("model")
-        options = dict(recipe.get("model_options") or {})
-        current = self.session.model
-        if model and (current is None or current.path != model or self.session.model_options != options):
-            self._pending_recipe = recipe
-            self.request_model(str(model), options)
-            return
-        self._apply_recipe(recipe)
+    def _current_model(self) -> tuple[str, dict[str, Any]] | None:
+        model = self.session.model
+        return None if model is None else (model.path, dict(self.session.model_options))
+
+    def open_recipe(self, recipe: dict[str, Any], what: str = "recipe") -> None:
+        """Restore the state an exported PNG was made with: model (loaded if needed), seed, style.
+        Raises EngineError when its model is not on this computer and no model is loaded."""
+        self.recipes.open(recipe, recipe, self._apply_recipe, what)
+
+    def _recipe_from_panel(self, recipe: dict[str, Any]) -> None:
+        try:
+            self.open_recipe(recipe)
+        except EngineError as exc:
+            QMessageBox.warning(self.panel, "Open recipe", str(exc))
 
     def _apply_recipe(self, recipe: dict[str, Any]) -> None:
         style_path = recipe.get("style_path")
@@ -101,5 +108,5 @@ class PaintWorkspaceController(Workspace):
         style_path = saved.entry.get("style_path")
         if style_path and os.path.isfile(str(style_path)):
             recipe.update(style="image", style_path=str(style_path))
-        self.open_recipe(recipe)
+        self.open_recipe(recipe, "document")
         return notes
