@@ -85,7 +85,8 @@ class FileActions(QObject):
     # ------------------------------------------------------------------ images
 
     def choose_image_to_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open image", self.settings.last_folder("image"), IMAGE_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open image", self.settings.last_folder("image"),
+                                              IMAGE_FILTER)
         if path:
             self.settings.set_last_folder("image", path)
             self.open_image(path)
@@ -95,9 +96,8 @@ class FileActions(QObject):
         A .ora file opens as a document (:meth:`open_document`)."""
         if is_document_path(path):
             return self.open_document(path)
-        from engine import (
-            imageio,  # numpy + PIL only; imported late so a missing codec never blocks startup
-        )
+        from engine import imageio  # numpy + PIL only; imported late so a missing codec never blocks startup
+
 
         try:
             image = imageio.read_image(path)
@@ -177,7 +177,7 @@ class FileActions(QObject):
         except (OSError, EngineError) as exc:
             log.warning("saving %s failed: %s", path, exc)
             self.show_error("Could not save image", f"{path} could not be written: {exc}\n\nYour image is "
-                             "still open; try another folder or file name.")
+                            "still open; try another folder or file name.")
             return False
         self.document.mark_saved(os.path.abspath(path))
         self.settings.add_recent_file(path)
@@ -187,7 +187,8 @@ class FileActions(QObject):
     # ------------------------------------------------------------------ documents
 
     def choose_file_to_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open", self.settings.last_folder("image"), OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open", self.settings.last_folder("image"),
+                                              OPEN_FILTER)
         if path:
             self.settings.set_last_folder("image", path)
             self.open_image(path)
@@ -223,7 +224,7 @@ class FileActions(QObject):
             self._say(opened, 5000)
         if warnings:
             self.show_error("Some parts could not be opened",
-                             f"{short_name(path)} was opened, but:\n\n• " + "\n• ".join(warnings))
+                            f"{short_name(path)} was opened, but:\n\n• " + "\n• ".join(warnings))
         return True
 
     def save_document(self, path: str) -> bool:
@@ -237,7 +238,7 @@ class FileActions(QObject):
         except EngineError as exc:
             log.warning("saving %s failed: %s", path, exc)
             self.show_error("Could not save document", f"{exc}\n\nYour document is still open; try another folder "
-                             "or file name.")
+                            "or file name.")
             return False
         self.settings.add_recent_file(path)
         self._say(f"Saved {short_name(path)}", 5000)
@@ -251,7 +252,7 @@ class FileActions(QObject):
 
     def restore_document_models(self) -> list[str]:
         """Let every workspace restore what the open document recorded of it (models are loaded
-        through :meth:`load_model` unless loaded already; their settings apply once loaded).
+        through the model loader unless loaded already; their settings apply once loaded).
         Returns a sentence for each checkpoint that is no longer there (the document stays open)."""
         doc = self.document.document
         if doc is None:

@@ -154,7 +154,8 @@ class MainWindow(QMainWindow):
         self._state_timer.start()
         self.poll_engine_state()
 
-        QTimer.singleShot(0, self.files.check_recovery)  # once the window is up: what a crash left (never our own files)
+        # once the window is up: what a crash left (never our own files)
+        QTimer.singleShot(0, self.files.check_recovery)
         self.files.autosaver.start()
 
         for path in model_paths:

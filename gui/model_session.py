@@ -3,7 +3,8 @@
 :class:`ModelJobSession` keeps the models loaded in this session (newest first, at most
 :data:`RECENT_MODELS`) with the options each was loaded with, the chosen one, and the bookkeeping
 of one cancellable engine job at a time (a :class:`gui.jobs.TrackedJob`, started by
-:meth:`ModelJobSession._submit`) whose result stays in ``last`` until it is applied or discarded. Nothing here imports torch.
+:meth:`ModelJobSession._submit`) whose result stays in ``last`` until it is applied or discarded.
+Nothing here imports torch.
 """
 
 from __future__ import annotations

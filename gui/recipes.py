@@ -1,11 +1,12 @@
 """Opening a recipe (the state an exported PNG was made with) in the workspace that made it.
 
-One routine for every workspace that exports recipes (Paint, Latent): given a recipe (read with
-``engine.imageio.read_recipe``, which refuses one of another workspace), :class:`RecipeOpener`
-restores it at once when its model is the workspace's current one; when it names another model that is on this computer it
-asks for that model to be loaded and restores the recipe once it arrives; when that model is
-gone it applies the recipe to the current model with a note (or, without one, says which model
-to open). Reopening a saved document restores its models the same way. Nothing here imports torch.
+One routine for every workspace that exports recipes (Paint, Latent): given a recipe (read
+with ``engine.imageio.read_recipe``, which refuses one of another workspace), :class:`RecipeOpener`
+restores it at once when its model is the workspace's current one; when it names another model
+that is on this computer it asks for that model to be loaded and restores the recipe once it
+arrives; when that model is gone it applies the recipe to the current model with a note (or,
+without one, says which model to open). Reopening a saved document restores its models the
+same way. Nothing here imports torch.
 """
 
 from __future__ import annotations

@@ -88,7 +88,8 @@ class PaintWorkspaceController(Workspace):
         session = self.session
         palette = session.palette
         for layer in document.layers:
-            if layer.kind == "labels" and layer.label_set == palette.name and layer.label_set not in document.label_sets:
+            if (layer.kind == "labels" and layer.label_set == palette.name
+                    and layer.label_set not in document.label_sets):
                 document.label_sets[layer.label_set] = palette.label_set.to_dict()
         if session.model is not None:
             document.state[PAINT_STATE] = {"model": session.model.path, "model_options": dict(session.model_options),
