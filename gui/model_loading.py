@@ -55,7 +55,8 @@ class ModelLoader(QObject):
         self.dialog_parent = dialog_parent
         self.show_error = show_error
         for workspace in self.workspaces:
-            workspace.load_model_requested.connect(self.load)
+            workspace.load_model_requested.connect(
+                lambda path, options, asker=workspace: self.load(path, options, requested_by=asker))
 
     # ------------------------------------------------------------------ dialogs
 
@@ -88,35 +89,45 @@ class ModelLoader(QObject):
 
     # ------------------------------------------------------------------ the load job
 
-    def load(self, path: str, options: dict | None = None):
+    def load(self, path: str, options: dict | None = None, requested_by: Workspace | None = None):
         """Ask the engine to load ``path`` (with official ``options`` the file cannot tell);
-        the Models panel shows the outcome. Returns the job handle."""
+        the Models panel shows the outcome. The model goes to ``requested_by`` (the workspace whose
+        Open…, recipe or document asked for it) when that one accepts it, else to the first
+        workspace that does. Returns the job handle."""
         options = dict(options or {})
         self.models_panel.model_loading(path)
         self.status.emit(f"Loading {short_name(path)}…", 0)
         return self.bridge.submit(
             LoadModelRequest(ModelRef(str(path), options)),
-            on_result=lambda summary: self._loaded(path, summary, options),
-            on_error=lambda message, exc: self._failed(path, message, exc, options),
+            on_result=lambda summary: self._loaded(path, summary, options, requested_by),
+            on_error=lambda message, exc: self._failed(path, message, exc, options, requested_by),
             on_cancel=lambda: self._cancelled(path),
         )
 
-    def _loaded(self, path: str, summary: ModelSummary, options: dict[str, Any]) -> None:
+    def workspace_for(self, summary: ModelSummary, preferred: Workspace | None = None) -> Workspace | None:
+        """``preferred`` when it accepts ``summary``, else the first workspace that does, else None."""
+        if preferred is not None and preferred.accepts(summary):
+            return preferred
+        return next((w for w in self.workspaces if w.accepts(summary)), None)
+
+    def _loaded(self, path: str, summary: ModelSummary, options: dict[str, Any],
+                requested_by: Workspace | None = None) -> None:
         self.models_panel.model_loaded(summary, requested_path=path)
         self.settings.add_recent_file(path)
         self.models_changed.emit()
-        taker = next((w for w in self.workspaces if w.accepts(summary)), None)
+        taker = self.workspace_for(summary, requested_by)
         if taker is not None:
             taker.use_model(summary, options)
         self.model_used.emit(taker, summary)
         self.status.emit(f"Loaded {short_name(path)}: {summary.family}, {summary.parameter_count:,} parameters", 8000)
 
-    def _failed(self, path: str, message: str, error: BaseException | None, options: dict[str, Any]) -> None:
+    def _failed(self, path: str, message: str, error: BaseException | None, options: dict[str, Any],
+                requested_by: Workspace | None = None) -> None:
         option = getattr(error, "option", None)
         if isinstance(error, MissingOptionError) and option and option not in options:
             value = self.ask_option(path, message, option)
             if value is not None:
-                self.load(path, {**options, option: value})
+                self.load(path, {**options, option: value}, requested_by)
                 return
         self.models_panel.model_failed(path, message)
         self.models_changed.emit()

@@ -79,3 +79,38 @@ def test_every_listed_workspace_implements_the_contract(qtbot, make_window, fake
         assert type(workspace).TITLE != Workspace.TITLE and workspace.panels
         for panel in workspace.panels:
             assert window.docks[panel.TITLE].widget() is panel and panel.objectName()
+
+
+class SecondProbe(ProbeWorkspace):
+    TITLE = "Probe 2"
+    KEY = "probe2"
+
+    def __init__(self, bridge, document_model, parent=None):
+        super().__init__(bridge, document_model, parent)
+        self.panels[0].TITLE = "Probe 2"
+        self.panels[0].setObjectName("probe2Panel")
+
+
+def test_a_model_goes_to_the_workspace_that_asked_for_it_when_it_accepts_it(qtbot, make_window, fake_engine,
+                                                                             monkeypatch, tmp_path):
+    monkeypatch.setattr(gui.main_window, "WORKSPACES", (ProbeWorkspace, SecondProbe) + tuple(WORKSPACES))
+    window = make_window(fake_engine)
+    first, second = window.workspace("probe"), window.workspace("probe2")
+    second.request_model(str(tmp_path / "b.probe"))
+    qtbot.waitUntil(lambda: bool(second.used), timeout=10_000)
+    window.model_loader.load(str(tmp_path / "c.probe"))  # nobody asked: the first that accepts it
+    qtbot.waitUntil(lambda: bool(first.used), timeout=10_000)
+    assert [p for p, _ in first.used] == [str(tmp_path / "c.probe")]
+    assert [p for p, _ in second.used] == [str(tmp_path / "b.probe")]
+
+
+def test_the_window_modules_never_read_workspace_internals():
+    """The window, its file actions and model loading know workspaces only through the contract."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "gui"
+    for name in ("main_window.py", "file_actions.py", "model_loading.py"):
+        text = (root / name).read_text(encoding="utf-8")
+        assert not re.search(r"\.session\b", text), name
+        assert not re.search(r"TITLE\s*==", text), name
