@@ -38,9 +38,9 @@ from gui.canvas.view import CanvasView
 from gui.document import DocumentModel
 from gui.engine_bridge import EngineBridge
 from gui.file_actions import FileActions
-from gui.history_panel import HistoryPanel
-from gui.layers_panel import LayersPanel
 from gui.model_loading import ModelLoader
+from gui.panels.history import HistoryPanel
+from gui.panels.layers import LayersPanel
 from gui.panels.models import NO_MODEL_TEXT, ModelsPanel
 from gui.settings import AppSettings
 from gui.workspaces.base import Workspace
