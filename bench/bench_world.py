@@ -16,18 +16,18 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")      # one core: before numpy load
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import io  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import io
+import sys
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.data.world import BIOME_NAMES, render_scene  # noqa: E402
+from engine.data.world import BIOME_NAMES, render_scene
 
 
 def render_rate(seeds, size: int, biome=None) -> tuple[float, float, list]:

@@ -130,7 +130,7 @@ class Trainer(abc.ABC):
         """State outside networks and optimizers (ADA p, history buffers ...): tensors or JSON-able."""
         return {}
 
-    def load_extra_state(self, state: dict[str, Any]) -> None:
+    def load_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 (an optional hook, empty by default)
         """Restore what :meth:`extra_state` returned."""
 
     # ---- provided for family trainers ------------------------------------------------------

@@ -53,7 +53,7 @@ def test_paint_render_style_layer_mask_upscale_save_reopen(qtbot, make_window, r
     session = paint.session
 
     # a SPADE model with a style encoder, as a user loads it (options the file cannot tell)
-    window.load_model(str(SPADE_VAE), SPADE_OPTIONS)
+    window.model_loader.load(str(SPADE_VAE), SPADE_OPTIONS)
     qtbot.waitUntil(lambda: session.model is not None or bool(problems), timeout=60_000)
     assert not problems
     labels = session.label_layer()
@@ -83,7 +83,7 @@ def test_paint_render_style_layer_mask_upscale_save_reopen(qtbot, make_window, r
 
     # mask a region and inpaint it (Inpaint workspace, a tiny random context encoder)
     inpaint = window.workspace("Inpaint")
-    window.load_model(str(save_tiny_inpainter(tmp_path / "ce.safetensors")))
+    window.model_loader.load(str(save_tiny_inpainter(tmp_path / "ce.safetensors")))
     qtbot.waitUntil(lambda: inpaint.session.model is not None or bool(problems), timeout=60_000)
     assert not problems
     window.layers_panel.list.setCurrentRow(0)
@@ -103,7 +103,7 @@ def test_paint_render_style_layer_mask_upscale_save_reopen(qtbot, make_window, r
 
     # upscale ×4 and apply: every layer follows the new size, the recipe stays with its layer
     upscale = window.workspace("Upscale")
-    window.load_model(str(SRVGG))
+    window.model_loader.load(str(SRVGG))
     qtbot.waitUntil(lambda: upscale.session.model is not None or bool(problems), timeout=60_000)
     assert not problems
     qtbot.waitUntil(lambda: window.bridge.pending_count == 0, timeout=60_000)
@@ -139,7 +139,7 @@ def test_paint_render_style_layer_mask_upscale_save_reopen(qtbot, make_window, r
     second = make_window(real_engine)
     second.resize(1280, 800)
     second.show()
-    assert second.open_document(target_path)
+    assert second.files.open_document(target_path)
     assert second.docks["Layers"].isVisibleTo(second) and second.windowTitle().startswith("session.ora")
     second.grab().save(str(tmp_path / "reopened.png"))
     reopened = second.document.document

@@ -45,7 +45,7 @@ def window(make_window, real_engine):
 def _load(qtbot, window, path: str):
     workspace = window.workspace("Inpaint")
     count = len(workspace.session.models)
-    window.load_model(path)
+    window.model_loader.load(path)
     qtbot.waitUntil(lambda: len(workspace.session.models) > count, timeout=20_000)
     return workspace
 

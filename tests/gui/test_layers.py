@@ -8,7 +8,7 @@ import pytest
 from engine.document import Layer
 from engine.errors import DocumentError
 from gui.document import DocumentModel
-from gui.paint.commands import PatchCommand
+from gui.document.commands import PatchCommand
 
 
 def rgba(value, shape=(6, 8)):
