@@ -22,7 +22,7 @@ from engine.models.biggan_discriminator import (
 )
 from engine.models.layers import SNConv2d
 from engine.training.biggan import deep_layers, orthogonal_penalty
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root
 from tests.engine.image_train_support import (
     changed,
     fresh_trainer,

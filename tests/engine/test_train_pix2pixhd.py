@@ -17,7 +17,7 @@ from engine.models.patchgan import PatchGAN, PatchGANConfig
 from engine.pipelines.paint_translate import synthesize
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root
 from tests.engine.families_b_support import label_dataset
 from tests.engine.image_train_support import (
     changed,

@@ -15,7 +15,7 @@ from engine.errors import InputError
 from engine.imageio import read_image, write_png
 from engine.labelsets import write_index_png
 from engine.models.patchgan import PatchGAN, PatchGANConfig
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root
 from tests.engine.families_b_support import label_dataset
 from tests.engine.image_train_support import (
     changed,

@@ -17,7 +17,7 @@ from engine.models.stylegan2_discriminator import (
     minibatch_stddev,
 )
 from engine.training.stylegan2 import read_discriminator
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root
 from tests.engine.image_train_support import (
     changed,
     fresh_trainer,
