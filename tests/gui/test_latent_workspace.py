@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMessageBox
 from engine.imageio import read_image, read_png_text
 from engine.latent_types import LatentSampleRequest
 from engine.types import ModelRef
+from gui.latent.view import format_ms
 from tests.helpers import compat_root
 
 WAIT_MS = 30_000
@@ -80,7 +81,9 @@ def test_loading_shows_the_workspace_and_a_render_equal_to_a_direct_engine_rende
     expected = direct_render(real_engine, LatentSampleRequest(model=ModelRef(checkpoint, {}), seed=5, psi=0.5, class_index=0))
     np.testing.assert_array_equal(render.image, expected.image)
     assert workspace.view.canvas.image_size == (expected.image.shape[1], expected.image.shape[0])
-    assert "ms" in workspace.view.time_label.text() and workspace.view.position_label.text() == "Seed 5"
+    # the readout shows the render's duration (ms or s: how long it took depends on the machine)
+    assert workspace.view.time_label.text() == f"Render {format_ms(render.duration_s)}"
+    assert workspace.view.position_label.text() == "Seed 5"
     panel.next_button.click()
     wait_render(qtbot, session, lambda r: r.settings.seed == 6)
     assert panel.seed_box.seed() == 6
