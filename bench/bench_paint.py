@@ -23,7 +23,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.models.spade import SpadeConfig, SpadeGenerator, SpectralConv2d  # noqa: E402
+from engine.models.layers import SNConv2d  # noqa: E402
+from engine.models.spade import SpadeConfig, SpadeGenerator  # noqa: E402
 from engine.pipelines.spade_fast import SpadeModulationCache, onehot_from_codes  # noqa: E402
 
 CONFIGS = {
@@ -42,9 +43,9 @@ def random_generator(config: SpadeConfig, device: torch.device) -> SpadeGenerato
     g = SpadeGenerator(config)
     with torch.no_grad():
         for m in g.modules():
-            if isinstance(m, SpectralConv2d):
+            if isinstance(m, SNConv2d):
                 for _ in range(30):
-                    m._power_iteration()
+                    m.power_iteration()
             elif isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
                 torch.nn.init.xavier_normal_(m.weight, gain=1.0 if m is g.conv_img else 0.5)
                 torch.nn.init.zeros_(m.bias)

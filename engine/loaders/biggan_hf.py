@@ -40,7 +40,8 @@ from engine.labelsets import LabelClass, LabelSet, generic, voc_color
 from engine.models.loaded import LoadedModel
 from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.files import read_torch_file
-from engine.models.biggan import BigGANConfig, build_networks, spectral_sigmas
+from engine.models.biggan import BigGANConfig, build_networks
+from engine.models.layers import spectral_sigmas
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,12 @@ Generator path (eval mode):
   4. an unconditional BatchNorm, ReLU, ``conv_to_rgb`` (3x3), the first 3 channels, tanh.
 
 Two things differ from textbook BigGAN and are reproduced on purpose:
-  * **Spectral norm without power iteration.** Every SN layer stores ``weight_orig`` and the
+  * **Spectral norm without power iteration in eval.** Every SN layer
+    (:class:`engine.models.layers.SNConv2d` / ``SNLinear``) stores ``weight_orig`` and the
     vectors ``weight_u``/``weight_v``; its weight is ``weight_orig / sigma`` with
     ``sigma = u . (W_mat @ v)``, ``W_mat = weight_orig.reshape(out, -1)``, using the stored u and v
     as they are (the released files hold unconverged vectors; recomputing sigma would not match).
-    No power iteration runs, in eval or train mode.
+    Power iteration runs only in train mode (the trainer).
   * **BatchNorm never uses batch statistics.** Each BN stores ``n_stats`` rows of "standing
     statistics"; the truncation selects them (:func:`standing_statistics`), including the
     format's reversed blend weights between two rows.
@@ -46,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.errors import InputError
+from engine.models.layers import SNConv2d, SNLinear
 
 log = logging.getLogger(__name__)
 
@@ -179,75 +181,6 @@ def truncated_noise_sample(batch_size: int = 1, dim_z: int = 128, truncation: fl
     state = np.random.RandomState(seed)
     values = truncated_normal(state, (int(batch_size), int(dim_z))).astype(np.float32)
     return values * np.float32(truncation)
-
-
-# --------------------------------------------------------------------------------------------
-# Spectral-norm layers (stored u, v; no power iteration)
-
-
-def spectral_normalised(weight_orig: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """``weight_orig / sigma`` with ``sigma = u . (W_mat @ v)`` from the stored vectors."""
-    sigma = torch.dot(u, torch.mv(weight_orig.reshape(weight_orig.shape[0], -1), v))
-    return weight_orig / sigma
-
-
-def _unit(n: int) -> torch.Tensor:
-    vec = torch.randn(n)
-    return vec / vec.norm().clamp_min(1e-12)
-
-
-class _SpectralNormMixin:
-    """Shared buffers of the SN layers: ``weight_orig`` (a parameter), ``weight_u``, ``weight_v``."""
-
-    weight_orig: nn.Parameter
-    weight_u: torch.Tensor
-    weight_v: torch.Tensor
-
-    def _init_spectral(self, shape: tuple[int, ...]) -> None:
-        """Fresh weights: Gaussian ``weight_orig`` (std ``1/sqrt(fan_in)``, cheap: loaders overwrite
-        it); u, v from one power step on a random unit v, so sigma is positive."""
-        fan_in = int(np.prod(shape[1:]))
-        self.weight_orig = nn.Parameter(torch.randn(shape) / math.sqrt(fan_in))
-        matrix = self.weight_orig.data.view(shape[0], -1)
-        v = _unit(matrix.shape[1])
-        u = F.normalize(matrix @ v, dim=0, eps=1e-12)
-        v = F.normalize(matrix.T @ u, dim=0, eps=1e-12)
-        u = F.normalize(matrix @ v, dim=0, eps=1e-12)
-        self.register_buffer("weight_u", u)
-        self.register_buffer("weight_v", v)
-
-    def sigma(self) -> torch.Tensor:
-        """The divisor the stored vectors give (the layer's estimate of its top singular value)."""
-        return torch.dot(self.weight_u, torch.mv(self.weight_orig.reshape(self.weight_orig.shape[0], -1), self.weight_v))
-
-    @property
-    def weight(self) -> torch.Tensor:
-        return spectral_normalised(self.weight_orig, self.weight_u, self.weight_v)
-
-
-class SNLinear(_SpectralNormMixin, nn.Module):
-    """A linear layer with a spectral-normalised weight ``[out_features, in_features]``."""
-
-    def __init__(self, in_features: int, out_features: int, bias: bool = True):
-        super().__init__()
-        self._init_spectral((out_features, in_features))
-        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight, self.bias)
-
-
-class SNConv2d(_SpectralNormMixin, nn.Module):
-    """A stride-1 conv with a spectral-normalised weight ``[out, in, k, k]`` and 'same' padding."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True):
-        super().__init__()
-        self._init_spectral((out_channels, in_channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        self.padding = kernel_size // 2
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight, self.bias, padding=self.padding)
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,12 +382,6 @@ def check_truncation(truncation: float) -> float:
     if not (0.0 < value <= 1.0):
         raise InputError(f"BigGAN's truncation must be above 0 and at most 1, got {truncation!r}.")
     return value
-
-
-def spectral_sigmas(module: nn.Module) -> dict[str, float]:
-    """``{layer name: sigma}`` of every spectral-norm layer (to check a loaded file)."""
-    with torch.no_grad():
-        return {name: float(m.sigma()) for name, m in module.named_modules() if isinstance(m, _SpectralNormMixin)}
 
 
 CONFIG_CLASS = BigGANConfig

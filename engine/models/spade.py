@@ -10,15 +10,13 @@ Networks:
     -> RGB image in [-1, 1].
   * :class:`ConvEncoder` ("E", only with ``use_vae``): RGB image in [-1, 1] -> (mu, logvar), 256 each.
 
-Spectral normalisation is implemented by :class:`SpectralConv2d`, which stores ``weight_orig``,
+Spectral normalisation is :class:`engine.models.layers.SNConv2d`, which stores ``weight_orig``,
 ``weight_u`` and ``weight_v`` under those names (the layout ``torch.nn.utils.spectral_norm``
-writes). In eval mode the effective weight ``weight_orig / dot(u, W v)`` is computed once and
-cached until any of the three tensors changes (no power iteration at eval, like the original).
+writes): one power iteration per forward in train mode, the stored vectors as they are in eval.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -26,6 +24,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from engine.models.layers import make_conv
 
 #: hidden width of every SPADE modulation MLP; fixed in the original architecture
 SPADE_HIDDEN = 128
@@ -149,88 +149,6 @@ class SpadeConfig:
         if not self.no_instance:
             caps.append("instance_map")
         return tuple(caps)
-
-
-# ---------------------------------------------------------------------------------------------
-# Spectral normalisation
-
-
-class SpectralConv2d(nn.Module):
-    """A Conv2d whose weight is ``weight_orig / sigma`` with ``sigma = dot(u, W v)``.
-
-    State: ``weight_orig`` (parameter), ``bias`` (parameter, optional), ``weight_u`` (out_channels,)
-    and ``weight_v`` (in_channels*k*k,) buffers. In training mode one power iteration updates u and
-    v before each forward (as the usual spectral norm does); in eval mode u and v are used as stored
-    and the effective weight is cached until one of the tensors changes (in place or replaced).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, bias: bool = True, eps: float = 1e-12):
-        super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding, self.eps = kernel_size, stride, padding, eps
-        self.weight_orig = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        nn.init.kaiming_uniform_(self.weight_orig, a=math.sqrt(5))
-        self.register_buffer("weight_u", F.normalize(torch.randn(out_channels), dim=0, eps=eps))
-        self.register_buffer("weight_v", F.normalize(torch.randn(in_channels * kernel_size ** 2), dim=0, eps=eps))
-        self._cached_weight: torch.Tensor | None = None
-        self._cache_key: tuple | None = None
-
-    def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, bias={self.bias is not None}")
-
-    def _key(self) -> tuple:
-        tensors = (self.weight_orig, self.weight_u, self.weight_v)
-        return tuple((t.data_ptr(), t._version, t.device, t.dtype) for t in tensors)
-
-    def compute_weight(self) -> torch.Tensor:
-        """The effective (normalised) weight from the current u and v, no power iteration."""
-        w = self.weight_orig
-        sigma = torch.dot(self.weight_u, torch.mv(w.reshape(w.shape[0], -1), self.weight_v))
-        return w / sigma
-
-    def _power_iteration(self) -> None:
-        with torch.no_grad():
-            w = self.weight_orig.reshape(self.weight_orig.shape[0], -1)
-            v = F.normalize(torch.mv(w.t(), self.weight_u), dim=0, eps=self.eps)
-            u = F.normalize(torch.mv(w, v), dim=0, eps=self.eps)
-            self.weight_u.copy_(u)
-            self.weight_v.copy_(v)
-
-    def weight(self) -> torch.Tensor:
-        """The weight to convolve with (cached in eval mode when no gradient is wanted)."""
-        if self.training:
-            self._power_iteration()
-            return self.compute_weight()
-        if torch.is_grad_enabled() and self.weight_orig.requires_grad:
-            return self.compute_weight()
-        key = self._key()
-        if self._cached_weight is None or key != self._cache_key:
-            with torch.inference_mode(False), torch.no_grad():
-                self._cached_weight = self.compute_weight().clone()
-            self._cache_key = key
-        return self._cached_weight
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight(), self.bias, self.stride, self.padding)
-
-    def train(self, mode: bool = True) -> "SpectralConv2d":
-        self._cached_weight, self._cache_key = None, None
-        return super().train(mode)
-
-
-def make_conv(spectral: bool, cin: int, cout: int, k: int, stride: int = 1, padding: int = 0,
-              bias: bool = True) -> nn.Module:
-    if spectral:
-        return SpectralConv2d(cin, cout, k, stride=stride, padding=padding, bias=bias)
-    return nn.Conv2d(cin, cout, k, stride=stride, padding=padding, bias=bias)
-
-
-def conv_weight(conv: nn.Module) -> torch.Tensor:
-    """The effective weight of a plain or spectral conv."""
-    return conv.weight() if isinstance(conv, SpectralConv2d) else conv.weight
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ layer ``k`` (if any). Nothing before step ``k`` reads slot ``k`` or the noise of
 a render whose ws (or noise) differ from the previous one only at slots ``>= k`` can restart at
 step ``k`` from the activations kept there (:meth:`SynthesisNetwork.forward_from`).
 
-Equalised learning rate: stored weights are unscaled; gains are applied at run time.
+Equalised learning rate (:mod:`engine.models.layers`): stored weights are unscaled; gains are
+applied at run time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from engine.models.layers import EqualizedLinear
 
 log = logging.getLogger(__name__)
 
@@ -186,28 +189,6 @@ def upsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
 
 # --------------------------------------------------------------------------------------------
 # Layers
-
-
-class EqualizedLinear(nn.Module):
-    """A fully connected layer with run-time weight gain ``lr_multiplier / sqrt(in)`` and bias gain
-    ``lr_multiplier``; ``activation`` is ``"linear"`` or ``"lrelu"`` (slope 0.2, times sqrt 2)."""
-
-    def __init__(self, in_features: int, out_features: int, activation: str = "linear", lr_multiplier: float = 1.0, bias_init: float = 0.0):
-        super().__init__()
-        if activation not in ("linear", "lrelu"):
-            raise ValueError(f"unknown activation {activation!r}")
-        self.activation = activation
-        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)
-        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))
-        self.weight_gain = lr_multiplier / math.sqrt(in_features)
-        self.bias_gain = lr_multiplier
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight.to(x.dtype) * self.weight_gain
-        b = self.bias.to(x.dtype) * self.bias_gain
-        if self.activation == "linear":
-            return torch.addmm(b.unsqueeze(0), x, w.t())
-        return F.leaky_relu(x.matmul(w.t()) + b, 0.2) * _LRELU_GAIN
 
 
 def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

@@ -11,7 +11,8 @@ import torch
 
 from engine.errors import Cancelled, InputError
 from engine.models.loaded import LoadedModel
-from engine.models.spade import SpadeConfig, SpectralConv2d, build_networks
+from engine.models.layers import SNConv2d
+from engine.models.spade import SpadeConfig, build_networks
 from engine.pipelines.label2image import (modulation_cache, render_eager, semantic_codes, semantic_onehot,
                                           synthesize)
 from engine.types import ModelRef, SynthesizeRequest
@@ -30,9 +31,9 @@ def tiny_model(**overrides) -> LoadedModel:
     with torch.no_grad():
         for net in nets.values():
             for m in net.modules():
-                if isinstance(m, SpectralConv2d):
+                if isinstance(m, SNConv2d):
                     for _ in range(10):
-                        m._power_iteration()
+                        m.power_iteration()
                 elif isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) and m.bias is not None:
                     torch.nn.init.xavier_normal_(m.weight, gain=0.5)
                     torch.nn.init.normal_(m.bias, std=0.05)

@@ -9,7 +9,8 @@ import torch
 
 from engine.errors import CheckpointError, MissingOptionError
 from engine.loaders import load_model
-from engine.models.spade import SpadeConfig, SpectralConv2d, build_networks, parse_norm_G
+from engine.models.layers import SNConv2d
+from engine.models.spade import SpadeConfig, build_networks, parse_norm_G
 
 TINY = dict(label_nc=5, ngf=2, crop_size=64)
 
@@ -31,7 +32,7 @@ def test_spectral_conv_matches_torch_spectral_norm_in_eval():
     for _ in range(3):
         ref(torch.randn(1, 4, 8, 8))  # move u and v away from their initial values
     ref.eval()
-    ours = SpectralConv2d(4, 6, 3, padding=1)
+    ours = SNConv2d(4, 6, 3, padding=1)
     ours.load_state_dict(ref.state_dict(), strict=True)
     ours.eval()
     x = torch.randn(2, 4, 8, 8)
@@ -45,7 +46,7 @@ def test_spectral_conv_matches_torch_spectral_norm_in_eval():
 
 
 def test_spectral_conv_power_iteration_in_training():
-    conv = SpectralConv2d(3, 4, 3, padding=1)
+    conv = SNConv2d(3, 4, 3, padding=1)
     u = conv.weight_u.clone()
     conv.train()
     conv(torch.randn(1, 3, 5, 5)).sum().backward()
