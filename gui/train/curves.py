@@ -1,0 +1,323 @@
+"""A small loss-curve plot (QPainter): one line per loss over training steps.
+
+:class:`LossCurves` takes the run's log records as they arrive (:meth:`LossCurves.add_records`),
+draws each loss as a line (optionally smoothed with an exponential moving average, optionally on
+a log scale), with step and value axes, a legend whose entries show or hide their line when clicked,
+and a hover read-out of the values at the step under the pointer. Long runs are drawn decimated
+to about two points per pixel, so painting stays cheap however many lines the run logged.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+#: line colours, in the order losses first appear (readable on the dark theme)
+LINE_COLORS = ("#5b9bd5", "#ed7d31", "#7bc96f", "#ffc857", "#c678dd", "#4dd0e1", "#ff6b6b", "#b0b0b5")
+MARGINS = (58, 12, 14, 30)  # left, top, right, bottom, in pixels
+BACKGROUND = QColor(30, 30, 32)
+GRID = QColor(58, 58, 62)
+AXIS_TEXT = QColor(160, 160, 166)
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """About ``count`` round values covering [low, high] (1, 2, 5 times a power of ten apart)."""
+    if not math.isfinite(low) or not math.isfinite(high):
+        return []
+    if high <= low:
+        return [low]
+    raw = (high - low) / max(1, count)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(0.0 if abs(value) < step * 1e-9 else value)
+        value += step
+    return ticks
+
+
+def format_value(value: float) -> str:
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude >= 1000 or magnitude < 0.01:
+        return f"{value:.1e}"
+    return f"{value:.3g}"
+
+
+def format_step(step: float) -> str:
+    return f"{step / 1000:g}k" if step >= 10000 else f"{step:g}"
+
+
+def smooth(values: list[float], weight: float) -> list[float]:
+    """Exponential moving average with debiasing (``weight`` in [0, 1): 0 = raw)."""
+    if weight <= 0:
+        return list(values)
+    out, average, norm = [], 0.0, 0.0
+    for value in values:
+        average = weight * average + (1 - weight) * value
+        norm = weight * norm + (1 - weight)
+        out.append(average / norm)
+    return out
+
+
+class LossCurves(QWidget):
+    """The plot. Signals: ``visibility_changed()`` when a legend click shows or hides a line."""
+
+    visibility_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("lossCurves")
+        self.setMinimumSize(320, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMouseTracking(True)
+        self.series: dict[str, tuple[list[int], list[float]]] = {}
+        self.hidden: set[str] = set()
+        self.log_scale = False
+        self.smoothing = 0.6
+        self.placeholder = "Loss curves appear here once the run logs its first steps."
+        self._hover_x: float | None = None
+        self._legend_boxes: dict[str, QRectF] = {}
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(640, 280)
+
+    # ------------------------------------------------------------------ data
+
+    def clear(self) -> None:
+        self.series.clear()
+        self.update()
+
+    def add_records(self, records: list[dict]) -> None:
+        """Append the losses of ``"kind": "log"`` records (other records are ignored)."""
+        added = False
+        for record in records:
+            if record.get("kind") != "log":
+                continue
+            step = int(record.get("step") or 0)
+            for name, value in (record.get("losses") or {}).items():
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    continue
+                if not math.isfinite(value):
+                    continue
+                steps, values = self.series.setdefault(str(name), ([], []))
+                if steps and step < steps[-1]:  # a resumed run re-logs steps after its checkpoint
+                    cut = bisect_left(steps, step)
+                    del steps[cut:], values[cut:]
+                steps.append(step)
+                values.append(value)
+                added = True
+        if added:
+            self.update()
+
+    def set_log_scale(self, on: bool) -> None:
+        self.log_scale = bool(on)
+        self.update()
+
+    def set_smoothing(self, weight: float) -> None:
+        """``weight`` in [0, 0.99]: the EMA weight of the drawn lines (0 = the raw values)."""
+        self.smoothing = min(0.99, max(0.0, float(weight)))
+        self.update()
+
+    def set_visible_loss(self, name: str, visible: bool) -> None:
+        (self.hidden.discard if visible else self.hidden.add)(name)
+        self.update()
+        self.visibility_changed.emit()
+
+    def color_of(self, name: str) -> QColor:
+        names = list(self.series)
+        index = names.index(name) if name in names else len(names)
+        return QColor(LINE_COLORS[index % len(LINE_COLORS)])
+
+    # ------------------------------------------------------------------ geometry
+
+    def plot_rect(self) -> QRectF:
+        left, top, right, bottom = MARGINS
+        return QRectF(left, top, max(10, self.width() - left - right), max(10, self.height() - top - bottom))
+
+    def _visible_series(self) -> dict[str, tuple[list[int], list[float]]]:
+        out = {}
+        for name, (steps, values) in self.series.items():
+            if name in self.hidden or not steps:
+                continue
+            drawn = smooth(values, self.smoothing)
+            if self.log_scale:
+                pairs = [(s, math.log10(v)) for s, v in zip(steps, drawn) if v > 0]
+                if not pairs:
+                    continue
+                out[name] = ([p[0] for p in pairs], [p[1] for p in pairs])
+            else:
+                out[name] = (steps, drawn)
+        return out
+
+    def _ranges(self, shown: dict[str, tuple[list[int], list[float]]]) -> tuple[float, float, float, float]:
+        xs = [s for steps, _ in shown.values() for s in (steps[0], steps[-1])]
+        ys = [v for _, values in shown.values() for v in values]
+        x0, x1 = min(xs), max(xs)
+        if x1 <= x0:
+            x1 = x0 + 1
+        y0, y1 = min(ys), max(ys)
+        pad = (y1 - y0) * 0.06 or max(abs(y0) * 0.1, 0.1)
+        return x0, x1, y0 - pad, y1 + pad
+
+    # ------------------------------------------------------------------ painting
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), BACKGROUND)
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.9))
+        painter.setFont(font)
+        shown = self._visible_series()
+        rect = self.plot_rect()
+        if not shown:
+            painter.setPen(AXIS_TEXT)
+            text = self.placeholder if not self.series else "Every loss is hidden (or not positive on a log scale)."
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+            self._draw_legend(painter, rect)
+            painter.end()
+            return
+        x0, x1, y0, y1 = self._ranges(shown)
+
+        def to_point(step: float, value: float) -> QPointF:
+            return QPointF(rect.left() + (step - x0) / (x1 - x0) * rect.width(),
+                           rect.bottom() - (value - y0) / (y1 - y0) * rect.height())
+
+        self._draw_axes(painter, rect, x0, x1, y0, y1, to_point)
+        painter.save()
+        painter.setClipRect(rect.adjusted(-1, -1, 1, 1))
+        for name, (steps, values) in shown.items():
+            self._draw_line(painter, steps, values, self.color_of(name), to_point, rect.width())
+        painter.restore()
+        self._draw_hover(painter, rect, shown, x0, x1, to_point)
+        self._draw_legend(painter, rect)
+        painter.end()
+
+    def _draw_axes(self, painter: QPainter, rect: QRectF, x0, x1, y0, y1, to_point) -> None:
+        painter.setPen(QPen(GRID, 1))
+        painter.drawRect(rect)
+        for value in nice_ticks(y0, y1, max(2, int(rect.height() / 40))):
+            y = to_point(x0, value).y()
+            painter.setPen(QPen(GRID, 1, Qt.PenStyle.DotLine))
+            painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
+            painter.setPen(AXIS_TEXT)
+            label = format_value(10 ** value) if self.log_scale else format_value(value)
+            painter.drawText(QRectF(0, y - 8, rect.left() - 6, 16),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+        for step in nice_ticks(x0, x1, max(2, int(rect.width() / 90))):
+            x = to_point(step, y0).x()
+            painter.setPen(QPen(GRID, 1, Qt.PenStyle.DotLine))
+            painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+            painter.setPen(AXIS_TEXT)
+            painter.drawText(QRectF(x - 40, rect.bottom() + 4, 80, 16), Qt.AlignmentFlag.AlignHCenter, format_step(step))
+        painter.drawText(QRectF(rect.right() - 80, rect.bottom() + 4, 80, 16), Qt.AlignmentFlag.AlignRight, "step")
+
+    @staticmethod
+    def _draw_line(painter: QPainter, steps: list[int], values: list[float], color: QColor, to_point, width: float) -> None:
+        stride = max(1, int(len(steps) / max(1.0, width * 2)))
+        path = QPainterPath()
+        indices = list(range(0, len(steps), stride))
+        if indices[-1] != len(steps) - 1:
+            indices.append(len(steps) - 1)
+        for n, i in enumerate(indices):
+            point = to_point(steps[i], values[i])
+            path.moveTo(point) if n == 0 else path.lineTo(point)
+        pen = QPen(color, 1.6)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if len(indices) == 1:
+            painter.setBrush(color)
+            painter.drawEllipse(to_point(steps[0], values[0]), 2.5, 2.5)
+        else:
+            painter.drawPath(path)
+
+    def _draw_hover(self, painter: QPainter, rect: QRectF, shown, x0: float, x1: float, to_point) -> None:
+        if self._hover_x is None or not rect.contains(QPointF(self._hover_x, rect.center().y())):
+            return
+        step = x0 + (self._hover_x - rect.left()) / rect.width() * (x1 - x0)
+        lines = []
+        for name, (steps, values) in shown.items():
+            i = _nearest(steps, step)
+            value = 10 ** values[i] if self.log_scale else values[i]
+            lines.append((name, steps[i], value))
+            painter.setBrush(self.color_of(name))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawEllipse(to_point(steps[i], values[i]), 3, 3)
+        if not lines:
+            return
+        painter.setPen(QPen(QColor(200, 200, 205, 90), 1))
+        painter.drawLine(QPointF(self._hover_x, rect.top()), QPointF(self._hover_x, rect.bottom()))
+        text = [f"step {lines[0][1]}"] + [f"{name}  {format_value(value)}" for name, _s, value in lines]
+        metrics = painter.fontMetrics()
+        box_w = max(metrics.horizontalAdvance(t) for t in text) + 14
+        box_h = metrics.height() * len(text) + 8
+        x = self._hover_x + 10 if self._hover_x + 10 + box_w < rect.right() else self._hover_x - 10 - box_w
+        box = QRectF(x, rect.top() + 6, box_w, box_h)
+        painter.setBrush(QColor(20, 20, 22, 230))
+        painter.setPen(QPen(GRID, 1))
+        painter.drawRoundedRect(box, 3, 3)
+        painter.setPen(QColor(225, 225, 228))
+        for n, t in enumerate(text):
+            painter.drawText(QPointF(box.left() + 7, box.top() + 4 + metrics.ascent() + n * metrics.height()), t)
+
+    def _draw_legend(self, painter: QPainter, rect: QRectF) -> None:
+        self._legend_boxes.clear()
+        metrics = painter.fontMetrics()
+        x = rect.right() - 6
+        y = rect.top() + 6
+        for name in reversed(list(self.series)):
+            values = self.series[name][1]
+            last = f" {format_value(values[-1])}" if values else ""
+            text = f"{name}{last}"
+            width = metrics.horizontalAdvance(text) + 22
+            box = QRectF(x - width, y, width, metrics.height() + 4)
+            x -= width + 6
+            self._legend_boxes[name] = box
+            hidden = name in self.hidden
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(20, 20, 22, 200))
+            painter.drawRoundedRect(box, 3, 3)
+            color = self.color_of(name)
+            if hidden:
+                color.setAlpha(60)
+            painter.setBrush(color)
+            painter.drawRect(QRectF(box.left() + 5, box.center().y() - 1.5, 10, 3))
+            painter.setPen(QColor(110, 110, 115) if hidden else QColor(215, 215, 220))
+            painter.drawText(box.adjusted(19, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+
+    # ------------------------------------------------------------------ mouse
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._hover_x = event.position().x()
+        self.update()
+
+    def leaveEvent(self, _event) -> None:  # noqa: N802
+        self._hover_x = None
+        self.update()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        for name, box in self._legend_boxes.items():
+            if box.contains(event.position()):
+                self.set_visible_loss(name, name in self.hidden)
+                return
+        super().mousePressEvent(event)
+
+
+def _nearest(steps: list[int], step: float) -> int:
+    i = bisect_left(steps, step)
+    if i <= 0:
+        return 0
+    if i >= len(steps):
+        return len(steps) - 1
+    return i if steps[i] - step < step - steps[i - 1] else i - 1
