@@ -42,6 +42,24 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def log_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Tick positions (log10 of the values) for a log axis spanning 10**low .. 10**high: the decades,
+    and 2x / 5x within them when the span is short."""
+    if not math.isfinite(low) or not math.isfinite(high) or high <= low:
+        return [low] if math.isfinite(low) else []
+    decades = list(range(math.ceil(low), math.floor(high) + 1))
+    if len(decades) >= 2:
+        stride = max(1, math.ceil(len(decades) / max(1, count)))
+        return [float(d) for d in decades[::stride]]
+    ticks = []
+    for power in range(math.floor(low), math.ceil(high) + 1):
+        for mantissa in (1, 2, 5):
+            value = power + math.log10(mantissa)
+            if low <= value <= high:
+                ticks.append(value)
+    return ticks if len(ticks) >= 2 else nice_ticks(low, high, count)
+
+
 def format_value(value: float) -> str:
     if value == 0:
         return "0"
@@ -206,7 +224,8 @@ class LossCurves(QWidget):
     def _draw_axes(self, painter: QPainter, rect: QRectF, x0, x1, y0, y1, to_point) -> None:
         painter.setPen(QPen(GRID, 1))
         painter.drawRect(rect)
-        for value in nice_ticks(y0, y1, max(2, int(rect.height() / 40))):
+        ticks = log_ticks if self.log_scale else nice_ticks
+        for value in ticks(y0, y1, max(2, int(rect.height() / 40))):
             y = to_point(x0, value).y()
             painter.setPen(QPen(GRID, 1, Qt.PenStyle.DotLine))
             painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))

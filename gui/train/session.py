@@ -346,7 +346,11 @@ class TrainSession(QObject):
         return info is not None and info.state == "running"
 
     def stop(self, path: str | os.PathLike | None = None) -> None:
-        """Ask the run (default: the watched one) to stop after its current step, with a final checkpoint."""
+        """Ask the run (default: the watched one) to stop after its current step, with a final checkpoint.
+
+        Writes STOP (any run, also one started before the app restarted). A run this app started also
+        gets SIGTERM on POSIX: the same clean stop once it trains, and the only way to stop it while it
+        is still starting (it clears stale STOP files when it starts; nothing is lost then)."""
         path = self._path(path)
         if path is None:
             return
@@ -355,6 +359,9 @@ class TrainSession(QObject):
         except OSError as exc:
             self.message.emit(f"Could not ask {path.name} to stop: {exc}", True)
             return
+        proc = self.processes.get(path)
+        if proc is not None and proc.poll() is None and os.name == "posix":
+            proc.terminate()
         self.message.emit(f"Stopping {path.name} after its current step (it saves a final checkpoint)…", False)
 
     def resume(self, path: str | os.PathLike | None = None, steps: int | None = None) -> bool:

@@ -50,6 +50,17 @@ RUN_ROLE = Qt.ItemDataRole.UserRole + 1
 MAX_LOG_LINES = 400
 
 
+def short_count(n: int | None) -> str:
+    """4300 -> '4.3k', 20000 -> '20k', 950 -> '950'."""
+    if n is None:
+        return "?"
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.3g}M"
+    if n >= 1000:
+        return f"{n / 1000:.3g}k"
+    return str(n)
+
+
 def family_title(family: str) -> str:
     info = FAMILY_INFO.get(family)
     return info.title if info else family
@@ -81,12 +92,14 @@ class RunDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.setPen(QColor("#e6e6e9"))
         name_rect = QRect(rect.left() + 22, rect.top() + 4, rect.width() - 30, 18)
-        painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(info.name, Qt.TextElideMode.ElideMiddle, name_rect.width()))
+        age_width = painter.fontMetrics().horizontalAdvance(age_text(info.created)) + 8
+        painter.drawText(name_rect.adjusted(0, 0, -age_width, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(info.name, Qt.TextElideMode.ElideMiddle, name_rect.width() - age_width))
         painter.setFont(font)
         painter.setPen(QColor("#a8a8ae"))
-        steps = f"{info.step:,}/{info.steps:,}" if info.steps else f"{info.step:,}"
-        line = f"{family_title(info.family)} · {STATE_WORDS.get(info.state, info.state)} · {steps} · {age_text(info.created)}"
+        steps = f"{short_count(info.step)}/{short_count(info.steps)}" if info.steps else short_count(info.step)
+        line = f"{family_title(info.family)} · {STATE_WORDS.get(info.state, info.state)} · {steps}"
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, age_text(info.created))
         sub_rect = QRect(rect.left() + 22, rect.top() + 22, rect.width() - 30, 16)
         painter.drawText(sub_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          painter.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, sub_rect.width()))

@@ -220,8 +220,8 @@ def image_pairs(root: Path, count: int = 3, size: int = 32) -> Path:
     return root
 
 
-def test_a_real_tiny_run_started_from_the_panel_finishes_and_opens_in_paint(qtbot, tmp_path, settings, make_window,
-                                                                          real_engine):
+def test_a_real_tiny_run_started_from_the_panel_stops_resumes_and_opens_in_paint(qtbot, tmp_path, settings, make_window,
+                                                                                real_engine):
     settings.setValue("train/runs_folder", str(tmp_path / "runs"))
     window = make_window(real_engine)
     train = window.workspace("train")
@@ -233,24 +233,40 @@ def test_a_real_tiny_run_started_from_the_panel_finishes_and_opens_in_paint(qtbo
     panel.data_a.set_path(str(image_pairs(tmp_path / "data")))
     panel.resolution.set_chosen(32)
     panel.batch.set_chosen(2)
-    panel.steps.set_chosen(4)
+    panel.steps.set_chosen(100_000)  # far more than it will run: it is stopped
     panel.log_every.set_chosen(1)
-    panel.sample_every.set_chosen(2)
-    panel.checkpoint_every.set_chosen(2)
+    panel.sample_every.set_chosen(3)
+    panel.checkpoint_every.set_chosen(100_000)
     panel.name_edit.setText("tiny")
-    original_build = panel.chosen_values
-    panel.chosen_values = lambda: {**original_build(), "extra": {"ngf": 4, "ndf": 4, "n_layers_d": 1}}
+    original_values = panel.chosen_values
+    panel.chosen_values = lambda: {**original_values(), "extra": {"ngf": 4, "ndf": 4, "n_layers_d": 1}}
     panel.start_button.click()
     qtbot.waitUntil(lambda: session.current is not None and session.current.path.name == "tiny", timeout=20_000)
     assert "Ready" in panel.report.text()
     run = session.current.path
-    qtbot.waitUntil(lambda: session.current.info is not None and session.current.info.state == "done", timeout=60_000)
-    qtbot.waitUntil(lambda: not session.processes, timeout=30_000)  # the process ended and was reaped
-    qtbot.waitUntil(lambda: view.preview.step == 4, timeout=10_000)
-    assert set(view.curves.series) == set(LOSSES) and view.curves.series["loss_l1"][0] == [1, 2, 3, 4]
-    assert view.progress.value() == 1000 and view.open_button.text() == "Open in Paint"
-    assert view.open_button.isEnabled()
+    assert runfiles.read_options(run).extra["ngf"] == 4
 
+    # it trains: curves and previews arrive; Stop ends it with a final checkpoint
+    qtbot.waitUntil(lambda: len(view.curves.series.get("loss_l1", ((), ()))[0]) >= 3, timeout=60_000)
+    assert set(view.curves.series) == set(LOSSES) and view.state_chip.text() == "training"
+    assert view.stop_button.isEnabled() and not view.open_button.isEnabled()  # no checkpoint yet
+    view.stop_button.click()
+    qtbot.waitUntil(lambda: session.current.info.state == "stopped", timeout=30_000)
+    qtbot.waitUntil(lambda: not session.processes, timeout=30_000)  # the process ended and was reaped
+    stopped_at = session.current.info.step
+    assert stopped_at >= 3 and runfiles.latest_model(run) is not None and view.open_button.isEnabled()
+    qtbot.waitUntil(lambda: view.preview.step is not None, timeout=10_000)
+
+    # Resume (to 2 more steps) continues from the final checkpoint and finishes
+    view.resume_steps.setValue(stopped_at + 2)
+    view.resume_button.click()
+    qtbot.waitUntil(lambda: session.current.info.state == "done" and session.current.info.step == stopped_at + 2,
+                    timeout=60_000)
+    events = [e["event"] for e in session.current.events]
+    assert events.count("resume") == 1 and events[-1] == "done"
+    assert view.progress.value() == 1000 and view.open_button.text() == "Open in Paint"
+
+    # Open in Paint loads latest.safetensors through the window's model loading
     paint = window.workspace("paint")
     view.open_button.click()
     latest = str(run / runfiles.LATEST)
