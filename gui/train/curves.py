@@ -93,7 +93,7 @@ class LossCurves(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("lossCurves")
-        self.setMinimumSize(320, 180)
+        self.setMinimumSize(200, 110)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMouseTracking(True)
         self.series: dict[str, tuple[list[int], list[float]]] = {}
@@ -239,7 +239,7 @@ class LossCurves(QWidget):
             painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
             painter.setPen(AXIS_TEXT)
             painter.drawText(QRectF(x - 40, rect.bottom() + 4, 80, 16), Qt.AlignmentFlag.AlignHCenter, format_step(step))
-        painter.drawText(QRectF(rect.right() - 80, rect.bottom() + 4, 80, 16), Qt.AlignmentFlag.AlignRight, "step")
+        painter.drawText(QRectF(0, rect.bottom() + 4, rect.left() - 6, 16), Qt.AlignmentFlag.AlignRight, "step")
 
     @staticmethod
     def _draw_line(painter: QPainter, steps: list[int], values: list[float], color: QColor, to_point, width: float) -> None:

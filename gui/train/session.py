@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QImage
 
 import engine.training.runfiles as runfiles
@@ -119,6 +119,10 @@ class TrainSession(QObject):
         self._check_relay.done.connect(self._check_done)
         self._image_relay = _Relay(self)
         self._image_relay.done.connect(self._image_done)
+        self.closed = False
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
         self.timer = QTimer(self)
         self.timer.setInterval(poll_ms)
         self.timer.timeout.connect(self.poll)
@@ -240,7 +244,7 @@ class TrainSession(QObject):
     def load_sample(self, index: int = -1) -> None:
         """Read the watched run's preview ``index`` (default: the newest) on a worker thread;
         ``sample_loaded`` brings it."""
-        if self.current is None or not self.current.samples:
+        if self.closed or self.current is None or not self.current.samples:
             return
         step, path = self.current.samples[index]
         relay = self._image_relay
@@ -264,7 +268,7 @@ class TrainSession(QObject):
     def check_dataset(self, layout: str, dirs: tuple[str, ...], resolution: int | None) -> None:
         """Check the dataset folders on a worker thread (``check_finished`` brings the report)."""
         key = CheckKey(layout, tuple(dirs), resolution)
-        if self._checking == key:
+        if self.closed or self._checking == key:
             return
         self._checking = key
         relay = self._check_relay
@@ -426,7 +430,8 @@ class TrainSession(QObject):
     # ------------------------------------------------------------------ closing
 
     def shutdown(self) -> None:
-        """Stop watching (runs go on in their own processes)."""
+        """Stop watching (runs go on in their own processes); pending checks and image reads are dropped."""
+        self.closed = True
         self.timer.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
 

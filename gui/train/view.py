@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStyle,
     QStyledItemDelegate,
+    QToolButton,
     QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
@@ -70,7 +71,7 @@ class RunDelegate(QStyledItemDelegate):
     """A run in the list: name, family · state · step/steps, a thin progress line."""
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
-        return QSize(200, 52)
+        return QSize(120, 52)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         info: runfiles.RunInfo | None = index.data(RUN_ROLE)
@@ -92,14 +93,12 @@ class RunDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         painter.setPen(QColor("#e6e6e9"))
         name_rect = QRect(rect.left() + 22, rect.top() + 4, rect.width() - 30, 18)
-        age_width = painter.fontMetrics().horizontalAdvance(age_text(info.created)) + 8
-        painter.drawText(name_rect.adjusted(0, 0, -age_width, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         painter.fontMetrics().elidedText(info.name, Qt.TextElideMode.ElideMiddle, name_rect.width() - age_width))
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         painter.fontMetrics().elidedText(info.name, Qt.TextElideMode.ElideMiddle, name_rect.width()))
         painter.setFont(font)
         painter.setPen(QColor("#a8a8ae"))
         steps = f"{short_count(info.step)}/{short_count(info.steps)}" if info.steps else short_count(info.step)
-        line = f"{family_title(info.family)} · {STATE_WORDS.get(info.state, info.state)} · {steps}"
-        painter.drawText(name_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, age_text(info.created))
+        line = f"{family_title(info.family)} · {STATE_WORDS.get(info.state, info.state)} · {steps} · {age_text(info.created)}"
         sub_rect = QRect(rect.left() + 22, rect.top() + 22, rect.width() - 30, 16)
         painter.drawText(sub_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          painter.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, sub_rect.width()))
@@ -118,7 +117,7 @@ class PreviewView(QLabel):
         super().__init__()
         self.setObjectName("trainPreview")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(200, 140)
+        self.setMinimumSize(120, 80)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setStyleSheet("QLabel { background: #1e1e20; color: #8a8a90; }")
         self.image: QImage | None = None
@@ -180,7 +179,7 @@ class TrainView(QWidget):
         splitter.addWidget(self._build_detail())
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 900])
+        splitter.setSizes([190, 1000])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(splitter)
@@ -200,6 +199,7 @@ class TrainView(QWidget):
         self.runs_list = QListWidget()
         self.runs_list.setObjectName("trainRuns")
         self.runs_list.setItemDelegate(RunDelegate(self.runs_list))
+        self.runs_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.runs_list.setStyleSheet("QListWidget { background: #222224; border: none; }")
         self.runs_list.setToolTip("Every run in the runs folder. Click one to watch it.")
         self.runs_list.currentItemChanged.connect(self._run_clicked)
@@ -215,7 +215,7 @@ class TrainView(QWidget):
         layout.addWidget(self.runs_list, 1)
         layout.addWidget(self.runs_empty, 1)
         frame = box("Runs", holder, [refresh])
-        frame.setMinimumWidth(220)
+        frame.setMinimumWidth(150)
         return frame
 
     def _build_detail(self) -> QWidget:
@@ -235,20 +235,21 @@ class TrainView(QWidget):
         layout.addWidget(split, 1)
         return self.detail
 
-    def _build_header(self) -> QHBoxLayout:
+    def _build_header(self) -> QVBoxLayout:
         self.title = QLabel()
         self.title.setObjectName("trainRunTitle")
         self.title.setStyleSheet("font-size: 15pt; font-weight: 600; color: #ececef;")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.subtitle = QLabel()
         self.subtitle.setStyleSheet("color: #a8a8ae;")
         self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.state_chip = QLabel()
         self.state_chip.setObjectName("trainRunState")
         titles = QVBoxLayout()
         head = QHBoxLayout()
-        head.addWidget(self.title)
         head.addWidget(self.state_chip)
-        head.addStretch(1)
+        head.addWidget(self.title, 1)
         titles.addLayout(head)
         titles.addWidget(self.subtitle)
         self.stop_button = QPushButton("Stop")
@@ -259,7 +260,7 @@ class TrainView(QWidget):
         self.resume_steps.setRange(1, 10_000_000)
         self.resume_steps.setSingleStep(500)
         self.resume_steps.setPrefix("to ")
-        self.resume_steps.setSuffix(" steps")
+        self.resume_steps.setGroupSeparatorShown(True)
         self.resume_steps.setToolTip("Resume until this many steps in all (raise it to train a finished run further).")
         self.resume_button = QPushButton("Resume")
         self.resume_button.setObjectName("trainResume")
@@ -268,19 +269,26 @@ class TrainView(QWidget):
         self.open_button = QPushButton("Open in Paint")
         self.open_button.setObjectName("trainOpen")
         self.open_button.clicked.connect(self._open)
-        self.follow = QCheckBox("Reload as it trains")
+        self.follow = QCheckBox("Auto-reload")
         self.follow.setObjectName("trainFollow")
         self.follow.setChecked(True)
         self.follow.setToolTip("Load each newer latest.safetensors of this run into its workspace while it trains.")
         self.follow.toggled.connect(self._follow_toggled)
-        self.folder_button = QPushButton("Folder")
+        self.folder_button = QToolButton()
+        self.folder_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
+        self.folder_button.setAutoRaise(True)
         self.folder_button.setToolTip("Show the run folder (options.json, progress.jsonl, samples/, checkpoints/, run.log).")
         self.folder_button.clicked.connect(self._show_folder)
-        row = QHBoxLayout()
-        row.addLayout(titles, 1)
-        for widget in (self.stop_button, self.resume_steps, self.resume_button, self.open_button, self.follow, self.folder_button):
-            row.addWidget(widget)
-        return row
+        buttons = QHBoxLayout()
+        buttons.setSpacing(6)
+        for widget in (self.stop_button, self.resume_button, self.resume_steps, self.open_button, self.follow):
+            widget.setMinimumWidth(40)  # squeezable: the view must fit next to the docks on small screens
+            buttons.addWidget(widget)
+
+        buttons.addStretch(1)
+        buttons.addWidget(self.folder_button)
+        titles.addLayout(buttons)
+        return titles
 
     def _build_progress(self) -> QVBoxLayout:
         self.progress = QProgressBar()
@@ -291,6 +299,7 @@ class TrainView(QWidget):
         self.stats = QLabel()
         self.stats.setObjectName("trainStats")
         self.stats.setStyleSheet("color: #c8c8cc;")
+        self.stats.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message = QLabel()
         self.message.setObjectName("trainViewMessage")
         self.message.setWordWrap(True)
@@ -311,7 +320,8 @@ class TrainView(QWidget):
         self.smoothing = QSlider(Qt.Orientation.Horizontal)
         self.smoothing.setRange(0, 95)
         self.smoothing.setValue(round(self.curves.smoothing * 100))
-        self.smoothing.setFixedWidth(110)
+        self.smoothing.setMinimumWidth(40)
+        self.smoothing.setMaximumWidth(110)
         self.smoothing.setToolTip("Smoothing of the lines (an exponential moving average); left = the raw values.")
         self.smoothing.valueChanged.connect(lambda v: self.curves.set_smoothing(v / 100))
         smooth_label = QLabel("Smoothing")
@@ -322,12 +332,13 @@ class TrainView(QWidget):
         self.preview = PreviewView()
         self.sample_slider = QSlider(Qt.Orientation.Horizontal)
         self.sample_slider.setObjectName("trainSampleSlider")
-        self.sample_slider.setFixedWidth(220)
+        self.sample_slider.setMinimumWidth(40)
+        self.sample_slider.setMaximumWidth(220)
         self.sample_slider.setToolTip("Look back at earlier previews; at the right end it follows the newest.")
         self.sample_slider.valueChanged.connect(self._sample_chosen)
         self.sample_label = QLabel()
         self.sample_label.setStyleSheet("color: #a8a8ae;")
-        self.sample_label.setMinimumWidth(110)
+        self.sample_label.setMinimumWidth(60)
         return box("Preview", self.preview, [self.sample_label, self.sample_slider])
 
     def _build_log(self) -> QWidget:
@@ -335,6 +346,8 @@ class TrainView(QWidget):
         self.log.setObjectName("trainLog")
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(MAX_LOG_LINES)
+        self.log.setMinimumHeight(36)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.log.setStyleSheet("QPlainTextEdit { background: #1e1e20; border: none; color: #b8b8bc; font-family: monospace; }")
         return box("Log", self.log)
 
@@ -348,7 +361,9 @@ class TrainView(QWidget):
             item = QListWidgetItem()
             item.setData(RUN_ROLE, info)
             item.setData(Qt.ItemDataRole.DisplayRole, info.name)
-            item.setToolTip(f"{info.path}\n{info.message}".strip())
+            item.setToolTip(f"{info.name}: {family_title(info.family)}, {STATE_WORDS.get(info.state, info.state)}, "
+                            f"step {info.step:,}" + (f" of {info.steps:,}" if info.steps else "")
+                            + f"\n{info.path}\n{info.message}".rstrip())
             self.runs_list.addItem(item)
             if info.path == current:
                 self.runs_list.setCurrentItem(item)
