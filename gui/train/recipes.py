@@ -14,7 +14,9 @@ import dataclasses
 import importlib
 import importlib.util
 import logging
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from engine.training.families import FAMILIES, LAYOUTS
@@ -85,14 +87,22 @@ class Recipe:
 
 
 def family_available(family: str) -> bool:
-    """Whether this build has the family's trainer module (found without importing it)."""
+    """Whether this build has the family's trainer: its module exists and assigns ``TRAINER`` at top
+    level (read from the source, so the module, which imports torch, is not run)."""
     module = FAMILIES.get(family)
     if module is None:
         return False
     try:
-        return importlib.util.find_spec(module) is not None
+        spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         return False
+    if spec is None or not spec.origin:
+        return False
+    try:
+        source = Path(spec.origin).read_text(encoding="utf-8")
+    except OSError:
+        return True  # a compiled-only build: trust the module being there
+    return re.search(r"^TRAINER\s*[:=]", source, re.MULTILINE) is not None
 
 
 def engine_presets() -> list[Any]:

@@ -508,7 +508,12 @@ class TrainView(QWidget):
     # ------------------------------------------------------------------ actions
 
     def _resume(self) -> None:
-        self.session.resume(steps=self.resume_steps.value())
+        run = self.session.current
+        target = self.resume_steps.value()
+        if run is not None and run.info is not None and target <= run.info.step:
+            self._message(f"The run is at step {run.info.step:,}: raise 'to' above it to train further.", True)
+            return
+        self.session.resume(steps=target)
 
     def _open(self) -> None:
         self.session.open_model(follow=self.follow.isChecked())

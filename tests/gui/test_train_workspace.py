@@ -9,6 +9,7 @@ samples, latest.safetensors, Open in Paint through the window's model loading).
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -288,3 +289,69 @@ def test_a_real_tiny_run_started_from_the_panel_stops_resumes_and_opens_in_paint
     os.utime(latest, ns=(time.time_ns() + 2 * 10**9, time.time_ns() + 2 * 10**9))
     qtbot.wait(400)
     assert loads == [latest]
+
+
+def test_presets_fill_the_fields_and_families_without_a_trainer_cannot_be_chosen(qtbot, tmp_path, settings, monkeypatch):
+    from gui.app import create_application
+    from gui.train import recipes
+    from gui.train.workspace import TrainWorkspace
+
+    class Preset:  # the shape of engine.training.presets.Preset
+        name, family, title, description = "upscaler-textures", "pix2pix", "Translate my sketches", "A preset for the test."
+        values = {"steps": 1234, "resolution": 64, "lr_d": 4e-4, "betas": [0.0, 0.9], "resize": "none"}
+
+    monkeypatch.setattr(recipes, "engine_presets", lambda: [Preset()])
+    create_application()
+    settings.setValue("train/runs_folder", str(tmp_path / "runs"))
+    workspace = TrainWorkspace(None, None, None, settings=settings)
+    qtbot.addWidget(workspace.view)
+    qtbot.addWidget(workspace.panel)
+    try:
+        panel = workspace.panel
+        assert panel.recipe_combo.currentIndex() == 0 and panel.recipe.preset == "upscaler-textures"
+        assert panel.steps.chosen() == 1234 and panel.resolution.chosen() == 64 and panel.lr_d.chosen() == 4e-4
+        assert panel.batch.chosen() is None and panel.lr_g.text() == "family default"
+        panel.batch.set_chosen(3)
+        opts = recipes.build_options(panel.recipe, ("/d",), panel.chosen_values())
+        assert (opts.steps, opts.batch, opts.betas, opts.preset, opts.extra) == (1234, 3, (0.0, 0.9), "upscaler-textures",
+                                                                               {"resize": "none"})
+        model = panel.recipe_combo.model()
+        for i, recipe in enumerate(panel.recipes):
+            assert model.item(i).isEnabled() == recipe.available == recipes.family_available(recipe.family)
+        assert recipes.family_available("pix2pix") and not recipes.family_available("no-such-family")
+    finally:
+        workspace.session.shutdown()
+
+
+def test_loss_curves_ticks_smoothing_and_legend_clicks(qtbot):
+    from PySide6.QtCore import Qt
+
+    from gui.train.curves import LossCurves, log_ticks, nice_ticks, smooth
+
+    ticks = nice_ticks(0.03, 2.9)
+    assert ticks[0] >= 0.03 and ticks[-1] <= 2.9 and len(ticks) >= 3
+    assert all(abs(round(t / (ticks[1] - ticks[0])) * (ticks[1] - ticks[0]) - t) < 1e-9 for t in ticks)
+    assert log_ticks(-2.5, 1.2) == [-2.0, -1.0, 0.0, 1.0]
+    assert smooth([4.0, 4.0, 4.0], 0.9) == pytest.approx([4.0, 4.0, 4.0])  # debiased: no ramp from zero
+    assert smooth([1.0, 3.0], 0.0) == [1.0, 3.0]
+
+    curves = LossCurves()
+    qtbot.addWidget(curves)
+    curves.resize(500, 260)
+    curves.show()
+    curves.add_records([log_record(s, 100) for s in (10, 20, 30)] + [{"kind": "event", "step": 30}])
+    curves.add_records([log_record(20, 100, scale=2.0)])  # a resumed run logs step 20 again: it replaces 20 and 30
+    assert curves.series["loss_d"][0] == [10, 20] and curves.series["loss_d"][1][1] == pytest.approx(2.0 / 1.4)
+    image = curves.grab().toImage()
+    assert not image.isNull()
+    box = curves._legend_boxes["loss_l1"]
+    qtbot.mouseClick(curves, Qt.MouseButton.LeftButton, pos=box.center().toPoint())
+    assert "loss_l1" in curves.hidden and "loss_l1" not in curves._visible_series()
+    qtbot.mouseClick(curves, Qt.MouseButton.LeftButton, pos=box.center().toPoint())
+    assert not curves.hidden
+    curves.set_log_scale(True)
+    curves.set_smoothing(0.0)
+    for name, (steps, values) in curves._visible_series().items():
+        assert steps == curves.series[name][0]
+        assert values == pytest.approx([math.log10(v) for v in curves.series[name][1]])
+    assert not curves.grab().toImage().isNull()
