@@ -354,21 +354,28 @@ class TrainView(QWidget):
     # ------------------------------------------------------------------ runs list
 
     def _fill_runs(self) -> None:
+        """Show :attr:`TrainSession.runs`; the same runs in the same order are updated in place (the
+        list keeps its scroll position and selection while runs progress)."""
         current = self.session.current.path if self.session.current is not None else None
+        runs = self.session.runs
         self.runs_list.blockSignals(True)
-        self.runs_list.clear()
-        for info in self.session.runs:
-            item = QListWidgetItem()
+        same = [self.runs_list.item(i).data(RUN_ROLE).path for i in range(self.runs_list.count())] == [r.path for r in runs]
+        if not same:
+            self.runs_list.clear()
+        for row, info in enumerate(runs):
+            item = self.runs_list.item(row) if same else QListWidgetItem()
             item.setData(RUN_ROLE, info)
             item.setData(Qt.ItemDataRole.DisplayRole, info.name)
             item.setToolTip(f"{info.name}: {family_title(info.family)}, {STATE_WORDS.get(info.state, info.state)}, "
                             f"step {info.step:,}" + (f" of {info.steps:,}" if info.steps else "")
                             + f"\n{info.path}\n{info.message}".rstrip())
-            self.runs_list.addItem(item)
-            if info.path == current:
+            if not same:
+                self.runs_list.addItem(item)
+            if info.path == current and self.runs_list.currentItem() is not item:
                 self.runs_list.setCurrentItem(item)
         self.runs_list.blockSignals(False)
-        has_runs = bool(self.session.runs)
+        self.runs_list.viewport().update()
+        has_runs = bool(runs)
         self.runs_list.setVisible(has_runs)
         self.runs_empty.setVisible(not has_runs)
 
