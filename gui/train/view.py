@@ -244,6 +244,7 @@ class TrainView(QWidget):
         self.subtitle.setStyleSheet("color: #a8a8ae;")
         self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.subtitle.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.subtitle.setWordWrap(True)
         self.state_chip = QLabel()
         self.state_chip.setObjectName("trainRunState")
         titles = QVBoxLayout()
@@ -393,6 +394,10 @@ class TrainView(QWidget):
         self.sample_slider.setRange(0, 0)
         self.sample_label.clear()
         self.detail.setEnabled(run is not None)
+        self.message.clear()
+        for widget in (self.stop_button, self.resume_button, self.resume_steps, self.open_button, self.follow,
+                       self.folder_button, self.progress):
+            widget.setVisible(run is not None)
         if run is None:
             self.title.setText("No run selected")
             self.subtitle.setText("Choose what to train in the Train panel, pick your images and press Start training. "
