@@ -12,12 +12,14 @@ import time
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -203,6 +205,8 @@ class TrainView(QWidget):
         self.runs_list.setStyleSheet("QListWidget { background: #222224; border: none; }")
         self.runs_list.setToolTip("Every run in the runs folder. Click one to watch it.")
         self.runs_list.currentItemChanged.connect(self._run_clicked)
+        self.runs_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.runs_list.customContextMenuRequested.connect(self._runs_menu)
         self.runs_empty = QLabel("No runs yet.\nSet one up in the Train panel\nand press Start training.")
         self.runs_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.runs_empty.setStyleSheet("color: #8a8a90;")
@@ -379,6 +383,26 @@ class TrainView(QWidget):
         has_runs = bool(runs)
         self.runs_list.setVisible(has_runs)
         self.runs_empty.setVisible(not has_runs)
+
+    def run_menu(self, info: runfiles.RunInfo) -> QMenu:
+        """The actions on one run (the runs list's context menu)."""
+        menu = QMenu(self)
+        target = opens_in(info.family)
+        open_action = menu.addAction(f"Open in {target}", lambda: self.session.open_model(info.path, self.follow.isChecked()))
+        open_action.setEnabled(info.has_model)
+        running = info.state == "running"
+        menu.addAction("Stop", lambda: self.session.stop(info.path)).setEnabled(running)
+        menu.addAction("Resume", lambda: self.session.resume(info.path)).setEnabled(info.can_resume and not running
+                                                                                   and info.state != "done")
+        menu.addSeparator()
+        menu.addAction("Show folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(info.path))))
+        menu.addAction("Copy path", lambda: QApplication.clipboard().setText(str(info.path)))
+        return menu
+
+    def _runs_menu(self, position) -> None:
+        item = self.runs_list.itemAt(position)
+        if item is not None:
+            self.run_menu(item.data(RUN_ROLE)).exec(self.runs_list.viewport().mapToGlobal(position))
 
     def _run_clicked(self, item: QListWidgetItem | None, _previous=None) -> None:
         if item is not None:

@@ -149,6 +149,7 @@ def test_stop_writes_stop_and_a_dead_process_shows_as_interrupted(qtbot, workspa
     view.stop_button.click()
     assert (run / runfiles.STOP).exists()
     assert "Stopping" in view.message.text()
+    (run / runfiles.STOP).unlink()
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -158,6 +159,12 @@ def test_stop_writes_stop_and_a_dead_process_shows_as_interrupted(qtbot, workspa
     workspace.session.watch(dead)
     assert view.state_chip.text() == "interrupted" and view.resume_button.isEnabled() and not view.stop_button.isEnabled()
     assert "resume continues from the last checkpoint" in view.stats.text()
+    actions = {a.text(): a for a in view.run_menu(workspace.session.current.info).actions() if a.text()}
+    assert list(actions) == ["Open in Paint", "Stop", "Resume", "Show folder", "Copy path"]
+    assert not actions["Open in Paint"].isEnabled() and not actions["Stop"].isEnabled() and actions["Resume"].isEnabled()
+    running = view.run_menu(runfiles.run_info(run)).actions()
+    running[1].trigger()  # Stop, from the runs list
+    assert (run / runfiles.STOP).exists()
 
 
 def test_runs_are_listed_again_after_a_restart_with_the_watched_one(qtbot, tmp_path, settings):
