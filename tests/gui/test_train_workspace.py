@@ -362,3 +362,20 @@ def test_loss_curves_ticks_smoothing_and_legend_clicks(qtbot):
         assert steps == curves.series[name][0]
         assert values == pytest.approx([math.log10(v) for v in curves.series[name][1]])
     assert not curves.grab().toImage().isNull()
+
+
+def test_a_run_process_that_dies_before_it_writes_its_status_is_reported_with_its_log(qtbot, workspace, tmp_path):
+    session = workspace.session
+    run = runfiles.create_run(tmp_path / "runs" / "crash", TrainOptions("pix2pix", steps=10))
+    script = "import sys, time; time.sleep(1.5); print('error: the trainer could not start (test)'); sys.exit(1)"
+    with open(run / runfiles.LOG, "ab") as log_file:
+        session.processes[run] = subprocess.Popen([sys.executable, "-c", script], stdout=log_file, stderr=subprocess.STDOUT)
+    session.refresh_runs()
+    starting = {r.name: r for r in session.runs}["crash"]
+    assert (starting.state, starting.message) == ("running", "starting…")  # ours, alive, no status.json yet
+    messages = []
+    session.message.connect(lambda text, error: messages.append((text, error)))
+    qtbot.waitUntil(lambda: bool(messages), timeout=20_000)
+    text, error = messages[0]
+    assert error and "exit status 1" in text and "the trainer could not start (test)" in text
+    assert not session.processes and {r.name: r.state for r in session.runs}["crash"] == "new"
