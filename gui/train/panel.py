@@ -372,6 +372,8 @@ class TrainPanel(ScrollingDockPanel):
         self.layout_text.setText(LAYOUT_HINTS[recipe.layout])
         self.data_a.edit.setPlaceholderText("domain A folder" if unpaired else "dataset folder")
         self.data_b.setVisible(unpaired)
+        self.from_ckpt.edit.setPlaceholderText("the checkpoint to fine-tune (needed)" if recipe.fine_tunes
+                                              else "nothing: train from scratch")
         values = recipe.values
         self.resolution.set_chosen(values.get("resolution"))
         self.batch.set_chosen(values.get("batch"))
@@ -461,6 +463,9 @@ class TrainPanel(ScrollingDockPanel):
         dirs = self.data_dirs()
         if not all(dirs):
             self._show_message("Choose the dataset folder first." if len(dirs) == 1 else "Choose both folders (A and B) first.", True)
+            return
+        if recipe.fine_tunes and not self.from_ckpt.path():
+            self._show_message("This preset fine-tunes a model: choose its checkpoint under Start from.", True)
             return
         opts = build_options(recipe, dirs, self.chosen_values())
         self._show_message("Checking the dataset before the start…", False)

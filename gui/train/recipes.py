@@ -85,6 +85,11 @@ class Recipe:
     def available(self) -> bool:
         return family_available(self.family)
 
+    @property
+    def fine_tunes(self) -> bool:
+        """True for presets that adapt an existing checkpoint (they need "Start from")."""
+        return bool(self.preset) and ("finetune" in self.preset or self.title.lower().startswith("fine-tune"))
+
 
 def family_available(family: str) -> bool:
     """Whether this build has the family's trainer: its module exists and assigns ``TRAINER`` at top

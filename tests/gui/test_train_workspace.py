@@ -326,6 +326,12 @@ def test_presets_fill_the_fields_and_families_without_a_trainer_cannot_be_chosen
         for i, recipe in enumerate(panel.recipes):
             assert model.item(i).isEnabled() == recipe.available == recipes.family_available(recipe.family)
         assert recipes.family_available("pix2pix") and not recipes.family_available("no-such-family")
+        assert not panel.recipe.fine_tunes
+        tuned = recipes.Recipe("pix2pix", "Fine-tune pix2pix on my pairs", "", "finetune-pix2pix", {})
+        panel.recipes[0] = tuned
+        panel.data_a.set_path(str(tmp_path))
+        panel.start()
+        assert "choose its checkpoint" in panel.message.text() and not workspace.session.checking
     finally:
         workspace.session.shutdown()
 
