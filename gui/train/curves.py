@@ -13,7 +13,7 @@ import math
 from bisect import bisect_left
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 #: line colours, in the order losses first appear (readable on the dark theme)
@@ -103,6 +103,8 @@ class LossCurves(QWidget):
         self.placeholder = "Loss curves appear here once the run logs its first steps."
         self._hover_x: float | None = None
         self._legend_boxes: dict[str, QRectF] = {}
+        #: name -> (smoothed values, EMA state: average, norm), extended as points arrive
+        self._smoothed: dict[str, tuple[list[float], float, float]] = {}
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(640, 280)
@@ -111,6 +113,7 @@ class LossCurves(QWidget):
 
     def clear(self) -> None:
         self.series.clear()
+        self._smoothed.clear()
         self.update()
 
     def add_records(self, records: list[dict]) -> None:
@@ -131,6 +134,7 @@ class LossCurves(QWidget):
                 if steps and step < steps[-1]:  # a resumed run re-logs steps after its checkpoint
                     cut = bisect_left(steps, step)
                     del steps[cut:], values[cut:]
+                    self._smoothed.pop(str(name), None)
                 steps.append(step)
                 values.append(value)
                 added = True
@@ -144,6 +148,7 @@ class LossCurves(QWidget):
     def set_smoothing(self, weight: float) -> None:
         """``weight`` in [0, 0.99]: the EMA weight of the drawn lines (0 = the raw values)."""
         self.smoothing = min(0.99, max(0.0, float(weight)))
+        self._smoothed.clear()
         self.update()
 
     def set_visible_loss(self, name: str, visible: bool) -> None:
@@ -162,19 +167,37 @@ class LossCurves(QWidget):
         left, top, right, bottom = MARGINS
         return QRectF(left, top, max(10, self.width() - left - right), max(10, self.height() - top - bottom))
 
-    def _visible_series(self) -> dict[str, tuple[list[int], list[float]]]:
+    def smoothed(self, name: str) -> list[float]:
+        """The EMA of ``name``'s values (debiased), extended incrementally as points arrive."""
+        values = self.series[name][1]
+        done, average, norm = self._smoothed.get(name, ([], 0.0, 0.0))
+        weight = self.smoothing
+        for value in values[len(done):]:
+            average = weight * average + (1 - weight) * value
+            norm = weight * norm + (1 - weight)
+            done.append(average / norm)
+        self._smoothed[name] = (done, average, norm)
+        return done
+
+    def _visible_series(self, width: float | None = None) -> dict[str, tuple[list[int], list[float]]]:
+        """What is drawn: per shown loss, at most about two points per pixel of ``width``
+        (default: the plot's), smoothed, and as log10 on a log scale (non-positive values left out)."""
+        width = self.plot_rect().width() if width is None else width
         out = {}
-        for name, (steps, values) in self.series.items():
+        for name, (steps, _values) in self.series.items():
             if name in self.hidden or not steps:
                 continue
-            drawn = smooth(values, self.smoothing)
+            drawn = self.smoothed(name)
+            stride = max(1, int(len(steps) / max(1.0, width * 2)))
+            indices = list(range(0, len(steps), stride))
+            if indices[-1] != len(steps) - 1:
+                indices.append(len(steps) - 1)
+            pairs = [(steps[i], drawn[i]) for i in indices]
             if self.log_scale:
-                pairs = [(s, math.log10(v)) for s, v in zip(steps, drawn) if v > 0]
+                pairs = [(x, math.log10(v)) for x, v in pairs if v > 0]
                 if not pairs:
                     continue
-                out[name] = ([p[0] for p in pairs], [p[1] for p in pairs])
-            else:
-                out[name] = (steps, drawn)
+            out[name] = ([p[0] for p in pairs], [p[1] for p in pairs])
         return out
 
     def _ranges(self, shown: dict[str, tuple[list[int], list[float]]]) -> tuple[float, float, float, float]:
@@ -215,7 +238,7 @@ class LossCurves(QWidget):
         painter.save()
         painter.setClipRect(rect.adjusted(-1, -1, 1, 1))
         for name, (steps, values) in shown.items():
-            self._draw_line(painter, steps, values, self.color_of(name), to_point, rect.width())
+            self._draw_line(painter, steps, values, self.color_of(name), to_point)
         painter.restore()
         self._draw_hover(painter, rect, shown, x0, x1, to_point)
         self._draw_legend(painter, rect)
@@ -242,24 +265,16 @@ class LossCurves(QWidget):
         painter.drawText(QRectF(0, rect.bottom() + 4, rect.left() - 6, 16), Qt.AlignmentFlag.AlignRight, "step")
 
     @staticmethod
-    def _draw_line(painter: QPainter, steps: list[int], values: list[float], color: QColor, to_point, width: float) -> None:
-        stride = max(1, int(len(steps) / max(1.0, width * 2)))
-        path = QPainterPath()
-        indices = list(range(0, len(steps), stride))
-        if indices[-1] != len(steps) - 1:
-            indices.append(len(steps) - 1)
-        for n, i in enumerate(indices):
-            point = to_point(steps[i], values[i])
-            path.moveTo(point) if n == 0 else path.lineTo(point)
+    def _draw_line(painter: QPainter, steps: list[int], values: list[float], color: QColor, to_point) -> None:
+        """One polyline per loss (one Qt call, not one per point: cheaper, and see gui.train.none_guard)."""
         pen = QPen(color, 1.6)
         pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         painter.setPen(pen)
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        if len(indices) == 1:
+        if len(steps) == 1:
             painter.setBrush(color)
             painter.drawEllipse(to_point(steps[0], values[0]), 2.5, 2.5)
-        else:
-            painter.drawPath(path)
+            return
+        painter.drawPolyline(QPolygonF([to_point(step, value) for step, value in zip(steps, values)]))
 
     def _draw_hover(self, painter: QPainter, rect: QRectF, shown, x0: float, x1: float, to_point) -> None:
         if self._hover_x is None or not rect.contains(QPointF(self._hover_x, rect.center().y())):

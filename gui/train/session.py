@@ -54,6 +54,7 @@ class WatchedRun:
     logs: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     samples: list[tuple[int, Path]] = field(default_factory=list)
+    reading: bool = False  # a read of its progress file is under way on a worker thread
 
     @property
     def last_log(self) -> dict[str, Any] | None:
@@ -114,11 +115,15 @@ class TrainSession(QObject):
         self._pending_start: tuple[TrainOptions, str] | None = None
         self._checking: CheckKey | None = None
         self._polls = 0
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="train-gui")
+        # file reads (progress pieces, preview images) and dataset checks (which can take minutes) apart
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="train-read")
+        self._checker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="train-check")
         self._check_relay = _Relay(self)
         self._check_relay.done.connect(self._check_done)
         self._image_relay = _Relay(self)
         self._image_relay.done.connect(self._image_done)
+        self._progress_relay = _Relay(self)
+        self._progress_relay.done.connect(self._progress_read)
         self.closed = False
         app = QCoreApplication.instance()
         if app is not None:
@@ -193,33 +198,65 @@ class TrainSession(QObject):
             self.refresh_runs()
 
     def _poll_current(self, first: bool = False) -> None:
+        """Read the watched run's state (two small files) here, its new progress lines on a worker
+        thread (a long run's progress file can be many MB: it arrives in bounded pieces, one poll each)."""
         run = self.current
         assert run is not None
-        records = run.tail.read()
-        if run.tail.restarted:
-            run.logs.clear()
-            run.events.clear()
-            self.current_changed.emit()
-        new_sample = False
-        if records:
-            for record in records:
-                if record.get("kind") == "log":
-                    run.logs.append(record)
-                elif record.get("kind") == "event":
-                    run.events.append(record)
-                    new_sample |= record.get("event") == "sample"
-            if len(run.logs) > MAX_RECORDS:
-                run.logs[:] = run.logs[: -MAX_RECORDS // 2: 2] + run.logs[-MAX_RECORDS // 2:]
-            self.records_added.emit(records)
+        if not run.reading and not self.closed:
+            run.reading = True
+            tail, relay = run.tail, self._progress_relay
+
+            def read() -> None:
+                records = tail.read()
+                try:
+                    relay.done.emit((run, records, tail.restarted))
+                except RuntimeError:  # the session is gone
+                    pass
+
+            self._executor.submit(read)
         info = self._with_process(runfiles.run_info(run.path)) if runfiles.is_run(run.path) else None
         if info != run.info:
             run.info = info
             self.info_changed.emit()
-        if first or new_sample:
-            samples = runfiles.samples(run.path)
-            if samples != run.samples:
-                run.samples = samples
-                self.samples_changed.emit()
+        if first:
+            self._update_samples(run)
+
+    def _progress_read(self, result: tuple[WatchedRun, list[dict[str, Any]], bool]) -> None:
+        run, records, restarted = result
+        run.reading = False
+        if run is not self.current:
+            return  # another run is watched now
+        if restarted:
+            run.logs.clear()
+            run.events.clear()
+            self.current_changed.emit()
+        if not records:
+            return
+        new_sample = False
+        for record in records:
+            if record.get("kind") == "log":
+                run.logs.append(record)
+            elif record.get("kind") == "event":
+                run.events.append(record)
+                new_sample |= record.get("event") == "sample"
+        if len(run.logs) > MAX_RECORDS:
+            run.logs[:] = run.logs[: -MAX_RECORDS // 2: 2] + run.logs[-MAX_RECORDS // 2:]
+        self.records_added.emit(records)
+        if new_sample:
+            self._update_samples(run)
+        if not run.tail.at_end and not self.closed:
+            QTimer.singleShot(0, self._poll_more)
+
+    def _poll_more(self) -> None:
+        """Catching up on a long progress file: read the next piece without waiting for the timer."""
+        if self.current is not None and not self.current.reading and not self.closed:
+            self._poll_current()
+
+    def _update_samples(self, run: WatchedRun) -> None:
+        samples = runfiles.samples(run.path)
+        if samples != run.samples:
+            run.samples = samples
+            self.samples_changed.emit()
 
     def _reap(self) -> None:
         for path, proc in list(self.processes.items()):
@@ -287,7 +324,7 @@ class TrainSession(QObject):
             except RuntimeError:
                 pass
 
-        self._executor.submit(work)
+        self._checker.submit(work)
 
     def _check_done(self, result: tuple[CheckKey, Any]) -> None:
         key, report = result
@@ -434,6 +471,7 @@ class TrainSession(QObject):
         self.closed = True
         self.timer.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._checker.shutdown(wait=False, cancel_futures=True)
 
 
 def eta_text(seconds: float | None) -> str:
