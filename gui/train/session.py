@@ -35,6 +35,8 @@ from gui.train import process
 log = logging.getLogger(__name__)
 
 POLL_MS = 400
+#: bytes of progress.jsonl read per piece (~1500 lines): each piece's records are drawn on the UI thread
+READ_PIECE = 256 * 1024
 #: the runs list is re-read every this many polls
 RUNS_EVERY = 5
 #: the most log records kept in memory for the curves (older ones are thinned)
@@ -92,7 +94,7 @@ class TrainSession(QObject):
 
     runs_changed = Signal()
     current_changed = Signal()
-    records_added = Signal(list)
+    records_added = Signal(object)  # a list of records, passed as is (a "list" signal would convert every dict)
     info_changed = Signal()
     samples_changed = Signal()
     sample_loaded = Signal(int, QImage)
@@ -207,7 +209,7 @@ class TrainSession(QObject):
             tail, relay = run.tail, self._progress_relay
 
             def read() -> None:
-                records = tail.read()
+                records = tail.read(READ_PIECE)
                 try:
                     relay.done.emit((run, records, tail.restarted))
                 except RuntimeError:  # the session is gone
