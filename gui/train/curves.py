@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 #: line colours, in the order losses first appear (readable on the dark theme)
 LINE_COLORS = ("#5b9bd5", "#ed7d31", "#7bc96f", "#ffc857", "#c678dd", "#4dd0e1", "#ff6b6b", "#b0b0b5")
-MARGINS = (58, 12, 14, 30)  # left, top, right, bottom, in pixels
+MARGINS = (58, 26, 14, 30)  # left, top (the legend's row), right, bottom, in pixels
 BACKGROUND = QColor(30, 30, 32)
 GRID = QColor(58, 58, 62)
 AXIS_TEXT = QColor(160, 160, 166)
@@ -308,8 +308,8 @@ class LossCurves(QWidget):
     def _draw_legend(self, painter: QPainter, rect: QRectF) -> None:
         self._legend_boxes.clear()
         metrics = painter.fontMetrics()
-        x = rect.right() - 6
-        y = rect.top() + 6
+        x = rect.right()
+        y = max(1.0, rect.top() - metrics.height() - 8)  # the legend sits above the plot, never over a line
         for name in reversed(list(self.series)):
             values = self.series[name][1]
             last = f" {format_value(values[-1])}" if values else ""
