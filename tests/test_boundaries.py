@@ -21,7 +21,9 @@ TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
 # engine modules the GUI may import at module level (plain numpy/PIL data; no torch inside)
 GUI_ALLOWED_ENGINE_MODULES = ("engine", "engine.types", "engine.errors", "engine.version", "engine.document",
                               "engine.latent_types", "engine.inpaint_types", "engine.starter",
-                              "engine.imageio", "engine.labelsets", "engine.ora", "engine.resources")
+                              "engine.imageio", "engine.labelsets", "engine.ora", "engine.resources",
+                              # the torch-free side of training: run files, options, the families table
+                              "engine.training.runfiles", "engine.training.options", "engine.training.families")
 
 
 def python_files(package: str) -> list[Path]:
