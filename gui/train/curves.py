@@ -266,7 +266,7 @@ class LossCurves(QWidget):
 
     @staticmethod
     def _draw_line(painter: QPainter, steps: list[int], values: list[float], color: QColor, to_point) -> None:
-        """One polyline per loss (one Qt call, not one per point: cheaper, and see gui.train.refcount_guard)."""
+        """One polyline per loss (one Qt call, not one per point: cheaper, and see gui.refcount_guard)."""
         pen = QPen(color, 1.0)  # a 1 px pen: wider ones go through Qt's stroker, 20-50x slower on long lines
         pen.setJoinStyle(Qt.PenJoinStyle.BevelJoin)
         painter.setPen(pen)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QSettings
 
 from engine.types import ModelSummary
-from gui.train.refcount_guard import protect_singletons
+from gui.refcount_guard import protect_singletons
 from gui.train.panel import TrainPanel
 from gui.train.session import TrainSession
 from gui.train.view import TrainView
@@ -31,7 +31,7 @@ class TrainWorkspace(Workspace):
 
     def __init__(self, bridge, document_model, parent: QObject | None = None, settings: QSettings | None = None):
         super().__init__(bridge, document_model, parent)
-        protect_singletons()  # watching a run repaints and emits for hours: see gui.train.refcount_guard
+        protect_singletons()  # watching a run repaints and emits for hours: see gui.refcount_guard
         self.session = TrainSession(settings if settings is not None else _window_settings(parent), self)
         self.view = TrainView(self.session)
         self.panel = TrainPanel(self.session)

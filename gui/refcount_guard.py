@@ -1,6 +1,6 @@
 """A guard against a reference-count bug of the installed PySide6 on CPython < 3.12.
 
-PySide6 6.12 on CPython 3.11 drops one reference to ``None`` each time Python calls a C++ method
+PySide6 6.12.0 on CPython 3.11 drops one reference to ``None`` each time Python calls a C++ method
 that returns void (``QLabel.setText``, ``QPainterPath.lineTo``, ``QCoreApplication.processEvents`` ...),
 and one reference to ``True`` or ``False`` each time Python emits a signal (``emit`` returns a bool);
 it adds one to ``None`` each time C++ calls a Python override (``paintEvent`` ...). An app that makes
@@ -10,9 +10,10 @@ those counts, and when one reaches zero the interpreter aborts ("none_dealloc: d
 objects are immortal and none of this matters.
 
 :func:`protect_singletons` raises the reference counts of ``None``, ``True`` and ``False`` out of
-reach once per process (no memory is used: they are static objects that are never freed). The
-Train workspace calls it because watching a run repaints, relabels and emits for hours; the app's
-start-up (``gui.app``) is the better place for it, which the lead may move it to.
+reach once per process (no memory is used: they are static objects that are never freed).
+``gui.app.create_application`` calls it, so every window is covered. The project also excludes
+PySide6 6.12.0 in its dependencies (6.11.3 has no such leak: 3,000 ``setText`` calls leave the
+count of ``None`` unchanged); this guard covers an environment that has 6.12.0 all the same.
 """
 
 from __future__ import annotations
