@@ -15,7 +15,7 @@ import random
 from typing import Any, Callable, Iterable
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -97,6 +97,11 @@ class NoModelBanner(QFrame):
 class MainWindow(QMainWindow):
     """GAN Studio's main window.
 
+    ``first_frame`` is emitted once, just after the window's first frame is painted (gui.app
+    starts a :class:`engine.deferred.DeferredEngine` then, and bench/bench_startup.py times it).
+    While the engine reports ``starting`` the status bar says "starting engine…"; requests made
+    meanwhile wait in the engine's queue.
+
     Args:
         engine: the engine object (duck-typed: ``submit``, ``cancel``, ``cancel_channel``,
             ``state``, ``device_description``, ``shutdown``).
@@ -110,6 +115,8 @@ class MainWindow(QMainWindow):
         recovery_folder: where autosaves go (default: the ``autosave/folder`` setting, else the
             app data folder's ``recovery``); autosaves left by a crash there are offered at start.
     """
+
+    first_frame = Signal()
 
     def __init__(self, engine: Any, settings: QSettings | None = None, model_paths: Iterable[str] = (),
                  image_paths: Iterable[str] = (), image_path: str | None = None,
@@ -126,6 +133,9 @@ class MainWindow(QMainWindow):
         self._shutdown = shutdown if shutdown is not None else engine.shutdown
         self._shut_down = False
         self._last_state_text: tuple[str, str] | None = None
+        self._first_frame_seen = False
+        self._start_error_shown = False
+        self._device_known = False
 
         self.setWindowTitle(APP_NAME)
         self.resize(1360, 860)
@@ -145,6 +155,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self._restore_settings()
+        self.centralWidget().installEventFilter(self)
         self._update_title()
         self._update_model_state()
 
@@ -249,6 +260,13 @@ class MainWindow(QMainWindow):
         for bar in bars:
             if any(other is not bar and tabs[bar] < tabs[other] for other in bars):
                 bar.hide()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Notice the first paint of the central area: the window is on screen (``first_frame``)."""
+        if not self._first_frame_seen and event.type() == QEvent.Type.Paint and watched is self.centralWidget():
+            self._first_frame_seen = True
+            QTimer.singleShot(0, self.first_frame.emit)  # after this frame is finished
+        return super().eventFilter(watched, event)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -468,6 +486,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def poll_engine_state(self) -> None:
         """Read ``engine.state()`` (cheap) and update the status bar labels when they change."""
+        starting = bool(getattr(self.engine, "starting", False))
         try:
             state = self.engine.state()
         except Exception:
@@ -475,10 +494,26 @@ class MainWindow(QMainWindow):
             texts = ("engine unavailable", self.last_job_label.text())
         else:
             texts = (describe_state(state), f"Last job: {format_duration(state.last_duration_s)}")
+        if starting:
+            queued = f" · {state.queue_length} waiting" if texts[0] != "engine unavailable" and state.queue_length else ""
+            texts = (f"starting engine…{queued}", "")
+        elif not self._device_known:
+            self._device_known = True
+            self.device_label.setText(f"Device: {self._device_description()}")
+        self._report_start_error()
         if texts != self._last_state_text:
             self._last_state_text = texts
             self.engine_label.setText(f"Engine: {texts[0]}")
             self.last_job_label.setText(texts[1])
+
+    def _report_start_error(self) -> None:
+        """Once: tell the user why the engine did not start (the window stays usable for files)."""
+        error = getattr(self.engine, "start_error", None)
+        if error is None or self._start_error_shown:
+            return
+        self._start_error_shown = True
+        self.device_label.setText("Device: not available")
+        QTimer.singleShot(0, lambda: self._show_error(f"{APP_NAME}: the engine could not start", str(error)))
 
     def _bridge_busy(self, busy: bool) -> None:
         self.poll_engine_state()
