@@ -150,7 +150,7 @@ class PaintSession(QObject):
         self.brush.class_index = min(self.brush.class_index, len(self.palette) - 1)
         if self.translates_images:
             if not self.docs.has_image:
-                self.status.emit("This model translates images: open one (File > Open image) and it renders here.")
+                self.status.emit("This model translates images: open one (File > Open…) and it renders here.")
         else:
             self.ensure_label_layer()
         self.model_changed.emit()
