@@ -60,16 +60,19 @@ def test_missing_option_is_asked_for_then_the_model_loads(qtbot, make_window, re
     window = make_window(real_engine)
     asked = []
 
-    def ask(path, message, option):
-        asked.append((option, message))
-        return {"label_nc": 8}.get(option)
+    def ask(question):  # the options dialog, answered: label_nc=8, the yes/no boxes left unticked
+        asked.append(question)
+        return {spec.name: (8 if spec.name == "label_nc" else bool(spec.value)) for spec in question.options}
 
-    monkeypatch.setattr(window.model_loader, "ask_option", ask)
+    monkeypatch.setattr(window.model_loader, "ask_options", ask)
     paint = window.workspace("Paint")
     window.model_loader.load(str(SPADE_SEG))
     qtbot.waitUntil(lambda: paint.session.model is not None, timeout=60_000)
-    assert asked and asked[0][0] == "label_nc" and "label_nc" in asked[0][1]
-    assert paint.session.model_options == {"label_nc": 8}
+    first = asked[0].spec("label_nc")
+    assert first is not None and first.value is None and not first.guessed  # asked, not guessed
+    assert {s.name for s in asked[0].options} == {"label_nc", "contain_dontcare_label", "no_instance"}
+    assert asked[0].channels == 9 and len(asked) == 1
+    assert paint.session.model_options == {"label_nc": 8, "contain_dontcare_label": False, "no_instance": False}
 
 
 @needs_spade
