@@ -447,6 +447,8 @@ class MainWindow(QMainWindow):
 
         self.self_test_action = action("Engine &self-test", self.run_self_test, None,
                                        "Render a test pattern on the engine to check it works")
+        self.shortcuts_action = action("&Keyboard shortcuts", self.show_shortcuts, "F1",
+                                       "Every keyboard shortcut of the app")
         self.about_action = action(f"&About {APP_NAME}", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -490,6 +492,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.reset_layout_action)
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.self_test_action)
         help_menu.addSeparator()
         help_menu.addAction(self.about_action)
@@ -602,6 +605,15 @@ class MainWindow(QMainWindow):
     def _self_test_failed(self, message: str) -> None:
         self.statusBar().clearMessage()
         self._show_error("Engine self-test failed", message)
+
+    def show_shortcuts(self):
+        """Help > Keyboard shortcuts (non-modal; returns the dialog)."""
+        from gui.dialogs.shortcuts import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}",

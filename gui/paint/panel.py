@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.canvas.qimage import array_to_qimage
-from gui.paint.session import PaintSession
+from gui.paint.session import BRUSH_SIZE_RANGE, PaintSession
 from gui.recipes import choose_recipe_file
 from gui.signals import blocked_signals
 
@@ -82,7 +82,7 @@ class PaintPanel(QWidget):
 
         form = QFormLayout()
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
-        self.size_slider.setRange(1, 256)
+        self.size_slider.setRange(*BRUSH_SIZE_RANGE)
         self.size_slider.setToolTip("Brush diameter in pixels ([ and ] resize)")
         self.size_slider.valueChanged.connect(lambda v: setattr(session.brush, "size", float(v)))
         form.addRow("Size", self.size_slider)
@@ -153,6 +153,7 @@ class PaintPanel(QWidget):
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         session.model_changed.connect(self.refresh)
+        session.brush_size_changed.connect(self._brush_size_changed)
         session.status.connect(self.message.setText)
         session.status.connect(lambda _t: self._sync_current())
         session.render_failed.connect(lambda text: self.message.setText(text))
@@ -160,6 +161,10 @@ class PaintPanel(QWidget):
         self.refresh()
 
     # ------------------------------------------------------------------ state -> widgets
+
+    def _brush_size_changed(self, size: float) -> None:
+        with blocked_signals(self.size_slider):
+            self.size_slider.setValue(round(size))
 
     def refresh(self) -> None:
         session = self.session

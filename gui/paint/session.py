@@ -71,6 +71,10 @@ class LabelPalette:
         return self._lut[index]
 
 
+#: brush diameters in pixels the Size slider and the [ ] keys allow
+BRUSH_SIZE_RANGE = (1, 256)
+
+
 @dataclass
 class BrushSettings:
     tool: str = "brush"
@@ -106,6 +110,7 @@ class PaintSession(QObject):
     render_failed = Signal(str)
     model_changed = Signal()
     status = Signal(str)
+    brush_size_changed = Signal(float)  # pixels, after set_brush_size (the [ and ] keys)
 
     def __init__(self, bridge, document_model, parent: QObject | None = None):
         super().__init__(parent)
@@ -142,6 +147,12 @@ class PaintSession(QObject):
 
     # ------------------------------------------------------------------ model
 
+    def set_brush_size(self, size: float) -> None:
+        """Brush diameter in pixels, clamped to :data:`BRUSH_SIZE_RANGE`; tells the panel's slider."""
+        low, high = BRUSH_SIZE_RANGE
+        self.brush.size = float(min(high, max(low, size)))
+        self.brush_size_changed.emit(self.brush.size)
+
     def set_model(self, summary: ModelSummary, options: dict[str, Any] | None = None) -> None:
         """Use a loaded label-to-image model (a ModelSummary from a LoadModelRequest)."""
         self.model = summary
@@ -152,7 +163,11 @@ class PaintSession(QObject):
             if not self.docs.has_image:
                 self.status.emit("This model translates images: open one (File > Open…) and it renders here.")
         else:
+            unchanged = not self.docs.is_modified
+            created = self.label_layer() is None
             self.ensure_label_layer()
+            if unchanged and created:  # loading a model is not an edit of the user's work
+                self.docs.keep_unmodified()
         self.model_changed.emit()
         self.schedule_render()
 

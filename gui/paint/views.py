@@ -87,12 +87,9 @@ class LabelPaintView(CanvasView):
         super().mouseReleaseEvent(event)
 
     def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_BracketLeft:
-            self.session.brush.size = max(1.0, self.session.brush.size / 1.25)
-            self.viewport().update()
-            return
-        if event.key() == Qt.Key.Key_BracketRight:
-            self.session.brush.size = min(1024.0, self.session.brush.size * 1.25)
+        if event.key() in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight):
+            factor = 1.25 if event.key() == Qt.Key.Key_BracketRight else 1 / 1.25
+            self.session.set_brush_size(self.session.brush.size * factor)  # the Size slider follows
             self.viewport().update()
             return
         super().keyPressEvent(event)

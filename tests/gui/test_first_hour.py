@@ -1,0 +1,53 @@
+"""Small things of the first hour: loading a model is not an edit; [ ] move the Size slider;
+Help > Keyboard shortcuts lists every shortcut."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from engine.types import ModelSummary
+
+
+def _paint_summary(path="/models/seg.pth"):
+    return ModelSummary(path=path, family="spade", source_format="spade-official",
+                        config={"label_nc": 8, "crop_size": 32}, parameter_count=10, networks=("netG",),
+                        capabilities=("synthesize",))
+
+
+def test_loading_a_model_does_not_mark_the_document_changed(qtbot, make_window, fake_engine):
+    window = make_window(fake_engine)
+    paint = window.workspace("paint")
+    paint.use_model(_paint_summary())
+    assert window.document.document is not None and paint.session.label_layer() is not None
+    assert not window.document.is_modified and not window.isWindowModified()
+    paint.session.set_labels(paint.session.labels() + 1)  # a real edit still counts
+    assert window.document.is_modified
+
+
+def test_bracket_keys_move_the_size_slider(qtbot, make_window, fake_engine):
+    window = make_window(fake_engine)
+    paint = window.workspace("paint")
+    paint.use_model(_paint_summary())
+    slider = paint.panel.size_slider
+    before = slider.value()
+    qtbot.keyClick(paint.view.label_view, Qt.Key.Key_BracketRight)
+    assert slider.value() == round(paint.session.brush.size) > before
+    for _ in range(40):
+        qtbot.keyClick(paint.view.label_view, Qt.Key.Key_BracketLeft)
+    assert paint.session.brush.size == slider.minimum() == slider.value()
+
+
+def test_help_lists_every_shortcut(qtbot, make_window, fake_engine):
+    from PySide6.QtGui import QAction, QKeySequence
+
+    window = make_window(fake_engine)
+    dialog = window.show_shortcuts()
+    qtbot.addWidget(dialog)
+    listed = {keys for _where, _what, keys in dialog.rows}
+    for action in window.findChildren(QAction):
+        for key in action.shortcuts():
+            if not key.isEmpty() and action.text():
+                assert any(key.toString(QKeySequence.SequenceFormat.NativeText) in keys for keys in listed), action.text()
+    paint_keys = {k.shortcut().toString() for k in window.workspace("paint").panel.tool_buttons.values()}
+    assert paint_keys <= listed
+    assert "[ / ]" in listed and dialog.table.rowCount() == len(dialog.rows)
