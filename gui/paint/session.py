@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import labelsets
 from engine.document import Document, Layer
+from engine.errors import InputError
 from engine.labelsets import LabelSet
 from engine.types import ModelRef, ModelSummary, SynthesizeRequest, SynthesizeResult
 from engine.version import APP_NAME, APP_VERSION
@@ -170,6 +171,33 @@ class PaintSession(QObject):
                 self.docs.keep_unmodified()
         self.model_changed.emit()
         self.schedule_render()
+
+    def model_label_count(self) -> int:
+        """Classes the model paints with (label_nc, plus the don't-care class when it has one); 0 when unknown."""
+        config = self.model.config if self.model is not None else {}
+        label_nc = int(config.get("label_nc", 0) or 0)
+        return label_nc + int(bool(config.get("contain_dontcare_label"))) if label_nc > 0 else 0
+
+    def set_label_set(self, choice: str) -> LabelSet:
+        """Name the model's classes with a shipped label set (``choice`` in
+        :data:`engine.labelsets.BUILTIN_NAMES`) or a label-set JSON file (a path). The choice is kept
+        as the model's ``label_set`` option (saved with documents and recipes). Raises
+        :class:`engine.errors.InputError` when the file cannot be read or its class count does not
+        fit the model (label_nc, or label_nc + 1 for a don't-care class); nothing changes then."""
+        label_set = labelsets.builtin(choice) if choice in labelsets.BUILTIN_NAMES else LabelSet.load(choice)
+        needed = self.model_label_count()
+        if needed and not needed - 1 <= label_set.num_indices <= needed + 1:
+            raise InputError(f"The label set {label_set.name} has {label_set.num_indices} classes, but this model "
+                             f"paints with {needed}. Pick the set the model was trained with.")
+        self.palette = LabelPalette(label_set)
+        self.brush.class_index = min(self.brush.class_index, len(self.palette) - 1)
+        self.model_options["label_set"] = choice
+        layer = self.label_layer()
+        if layer is not None:
+            layer.label_set = self.palette.name
+        self.model_changed.emit()
+        self.labels_changed.emit(None)
+        return label_set
 
     @property
     def translates_images(self) -> bool:

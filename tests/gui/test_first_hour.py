@@ -51,3 +51,33 @@ def test_help_lists_every_shortcut(qtbot, make_window, fake_engine):
     paint_keys = {k.shortcut().toString() for k in window.workspace("paint").panel.tool_buttons.values()}
     assert paint_keys <= listed
     assert "[ / ]" in listed and dialog.table.rowCount() == len(dialog.rows)
+
+
+def test_label_set_chooser_names_the_classes_of_a_loaded_model(qtbot, make_window, fake_engine, tmp_path):
+    import json
+
+    from engine import labelsets
+
+    window = make_window(fake_engine)
+    paint = window.workspace("paint")
+    summary = ModelSummary(path="/models/city.pth", family="spade", source_format="spade-official",
+                           config={"label_nc": 35, "crop_size": 32}, parameter_count=10, networks=("netG",),
+                           capabilities=("synthesize",))
+    paint.use_model(summary)
+    panel = paint.panel
+    combo = panel.label_set_combo
+    assert combo.isEnabled()
+    assert [combo.itemData(i) for i in range(1, 1 + len(labelsets.BUILTIN_NAMES))] == list(labelsets.BUILTIN_NAMES)
+    assert panel.choose_label_set("cityscapes")
+    expected = labelsets.builtin("cityscapes")
+    assert paint.session.palette.names[7] == expected.name_of(7)
+    assert combo.currentData() == "cityscapes" and paint.session.model_options["label_set"] == "cityscapes"
+    assert not panel.choose_label_set("ade20k")  # 150 classes for a 35-class model: refused, nothing changes
+    assert "35" in panel.message.text() and paint.session.palette.names[7] == expected.name_of(7)
+    custom = tmp_path / "mine.json"
+    data = expected.to_dict()
+    data["name"] = "mine"
+    data["classes"] = [dict(c, name=f"thing {c['index']}") for c in data["classes"]]
+    custom.write_text(json.dumps(data))
+    assert panel.choose_label_set(str(custom))
+    assert paint.session.palette.names[3] == "thing 3" and combo.currentData() == str(custom)
