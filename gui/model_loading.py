@@ -12,7 +12,7 @@ import logging
 from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
 from engine.errors import CheckpointError, MissingOptionError
 from engine.open_options import ASK_BEFORE_ASSUMING, OptionsQuestion, question_for_error, remember_options
@@ -94,6 +94,19 @@ class ModelLoader(QObject):
                 self.status.emit(f"Options remembered in {where}", 8000)
         return values
 
+    def confirm_other_workspace(self, requested_by: Workspace, other: Workspace, summary: ModelSummary) -> bool:
+        """Ask whether a model that ``requested_by`` (whose Open… loaded it) cannot run should be
+        opened in ``other``, where it belongs; True for yes."""
+        shown = getattr(self.dialog_parent, "show_workspace", None)
+        if callable(shown):
+            shown(requested_by)  # the question is asked where the user opened the file
+        answer = QMessageBox.question(
+            self.dialog_parent, f"Not a {requested_by.TITLE} model",
+            f"{short_name(summary.path)} is a {summary.family} model: the {requested_by.TITLE} workspace cannot "
+            f"run it, the {other.TITLE} workspace can.\n\nOpen it in {other.TITLE}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
+
     # ------------------------------------------------------------------ the load job
 
     def load(self, path: str, options: dict | None = None, requested_by: Workspace | None = None):
@@ -125,6 +138,11 @@ class ModelLoader(QObject):
         self.settings.add_recent_file(path)
         self.models_changed.emit()
         taker = self.workspace_for(summary, requested_by)
+        if requested_by is not None and taker is not None and taker is not requested_by:
+            if not self.confirm_other_workspace(requested_by, taker, summary):
+                self.status.emit(f"{short_name(path)} is loaded (Models panel) but not used: it is a {summary.family} "
+                                 f"model, which {requested_by.TITLE} cannot run.", 10000)
+                return
         if taker is not None:
             taker.use_model(summary, options)
         self.model_used.emit(taker, summary)

@@ -81,3 +81,29 @@ def test_label_set_chooser_names_the_classes_of_a_loaded_model(qtbot, make_windo
     custom.write_text(json.dumps(data))
     assert panel.choose_label_set(str(custom))
     assert paint.session.palette.names[3] == "thing 3" and combo.currentData() == str(custom)
+
+
+def test_a_workspaces_open_given_another_family_says_so_and_offers_where_it_belongs(qtbot, make_window, fake_engine,
+                                                                                    monkeypatch):
+    fake_engine.worker._handler = lambda request, ctx: ModelSummary(
+        path=request.model.path, family="spade", source_format="spade-official", config={"label_nc": 8},
+        parameter_count=1, networks=("netG",), capabilities=("label_map",))  # every file loads as a Paint model
+    window = make_window(fake_engine)
+    upscale, paint = window.workspace("upscale"), window.workspace("paint")
+    asked, answers, messages = [], [False, True], []
+    window.model_loader.status.connect(lambda text, _ms: messages.append(text))
+
+    def confirm(requested_by, other, summary):
+        asked.append((requested_by, other, window.current_workspace()))
+        return answers.pop(0)
+
+    monkeypatch.setattr(window.model_loader, "confirm_other_workspace", confirm)
+    window.show_workspace(upscale)
+    upscale.request_model("/models/seg.pth")
+    qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+    assert asked[0][:2] == (upscale, paint)
+    assert paint.session.model is None and window.current_workspace() is upscale  # no silent jump
+    assert "cannot run" in messages[-1] and "Upscale" in messages[-1]
+    upscale.request_model("/models/seg.pth")
+    qtbot.waitUntil(lambda: paint.session.model is not None, timeout=10_000)
+    assert window.current_workspace() is paint
