@@ -14,19 +14,19 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import labelsets
-from engine.document import Document, Layer
+from engine.document import Document, Layer, resized_layer
 from engine.errors import InputError
 from engine.labelsets import LabelSet
 from engine.types import ModelRef, ModelSummary, SynthesizeRequest, SynthesizeResult
 from engine.version import APP_NAME, APP_VERSION
 from gui.paint import tools
-from gui.document.commands import PatchCommand
+from gui.document.commands import PatchCommand, ReplaceDocumentCommand
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,9 @@ class PaintSession(QObject):
         self.bridge = bridge
         self.docs = document_model
         self.brush = BrushSettings()
+        #: asked ``(old_hw, new_hw)`` before painted work is resampled to a new model's size; the
+        #: workspace sets a question for the user (default: never resample painted work)
+        self.confirm_resample: Callable[[tuple[int, int], tuple[int, int]], bool] = lambda _old, _new: False
         self.model: ModelSummary | None = None
         self.model_options: dict[str, Any] = {}
         self.palette = LabelPalette.for_model(None)
@@ -167,10 +170,36 @@ class PaintSession(QObject):
             unchanged = not self.docs.is_modified
             created = self.label_layer() is None
             self.ensure_label_layer()
-            if unchanged and created:  # loading a model is not an edit of the user's work
-                self.docs.keep_unmodified()
+            resized = self.adapt_to_model_size()
+            if unchanged and (created or resized) and not self.has_painted_work():
+                self.docs.keep_unmodified()  # loading a model is not an edit of the user's work
         self.model_changed.emit()
         self.schedule_render()
+
+    def has_painted_work(self) -> bool:
+        """True when the document holds more than blank label layers (painting or images)."""
+        doc = self.docs.document
+        if doc is None:
+            return False
+        return any(layer.kind != "labels" or np.any(layer.pixels != layer.pixels.flat[0]) for layer in doc.layers)
+
+    def adapt_to_model_size(self) -> bool:
+        """Resize the document to the size the model renders at, when it differs, so renders fit it
+        (and Send to new layer works). Painted work is resampled only when :attr:`confirm_resample`
+        ``(old_hw, new_hw)`` says yes (labels nearest, images smoothly); one undo step. True when resized."""
+        doc, size = self.docs.document, self.model_size
+        if doc is None or size is None or (doc.height, doc.width) == size:
+            return False
+        if self.has_painted_work() and not self.confirm_resample((doc.height, doc.width), size):
+            self.status.emit(f"The document stays {doc.width}×{doc.height}; this model renders {size[1]}×{size[0]}, "
+                             "so renders are scaled to the document when sent to a layer.")
+            return False
+        height, width = size
+        resized = Document(width=width, height=height, layers=[resized_layer(layer, width, height) for layer in doc.layers],
+                           label_sets=dict(doc.label_sets), state=dict(doc.state), arrays=dict(doc.arrays))
+        self.docs.undo_stack.push(ReplaceDocumentCommand(self.docs, resized, self.docs.path,
+                                                         f"Resize to the model's {width}×{height}"))
+        return True
 
     def model_label_count(self) -> int:
         """Classes the model paints with (label_nc, plus the don't-care class when it has one); 0 when unknown."""
@@ -364,13 +393,16 @@ class PaintSession(QObject):
         if self.last is None:
             raise EngineError("Nothing rendered yet: paint something first.")
         doc = self.docs.document
-        image = rgb_to_rgba(self.last.image)
-        if doc is None or (doc.height, doc.width) != image.shape[:2]:
-            raise EngineError("The render does not match the document size; render again, then send it.")
+        if doc is None:
+            raise EngineError("There is no document to add the render to; paint something first.")
         name = f"Render seed {self.last.seed}"
-        layer = Layer(name=name, kind="image", pixels=image, recipe=dict(self.last.recipe))
+        layer = Layer(name=name, kind="image", pixels=rgb_to_rgba(self.last.image), recipe=dict(self.last.recipe))
+        scaled = layer.size != (doc.height, doc.width)
+        if scaled:  # a model of another size: the render is scaled to the document
+            layer = resized_layer(layer, doc.width, doc.height)
         self.docs.add_layer(layer, text=f"Send '{name}' to a new layer")
-        return f"Added '{name}' as a new layer (with its recipe)."
+        note = f" (scaled to the document's {doc.width}×{doc.height})" if scaled else ""
+        return f"Added '{name}' as a new layer{note} (with its recipe)."
 
     # ------------------------------------------------------------------ style
 

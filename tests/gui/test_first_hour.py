@@ -107,3 +107,43 @@ def test_a_workspaces_open_given_another_family_says_so_and_offers_where_it_belo
     upscale.request_model("/models/seg.pth")
     qtbot.waitUntil(lambda: paint.session.model is not None, timeout=10_000)
     assert window.current_workspace() is paint
+
+
+def _sized_summary(path, size):
+    return ModelSummary(path=path, family="spade", source_format="spade-official",
+                        config={"label_nc": 8, "crop_size": size}, parameter_count=10, networks=("netG",),
+                        capabilities=("synthesize",))
+
+
+def test_a_paint_model_of_another_size_adapts_the_document_asking_before_resampling(qtbot, make_window, fake_engine):
+    import numpy as np
+
+    from gui.paint.session import RenderRecord
+
+    window = make_window(fake_engine)
+    paint = window.workspace("paint")
+    session = paint.session
+    paint.use_model(_sized_summary("/m/a.pth", 32))
+    assert (window.document.document.height, window.document.document.width) == (32, 32)
+    paint.use_model(_sized_summary("/m/b.pth", 16))  # nothing painted yet: resized without a question
+    assert window.document.document.width == 16 and not window.document.is_modified
+
+    labels = session.labels().copy()
+    labels[:8, :8] = 3
+    session.set_labels(labels)
+    asked = []
+    session.confirm_resample = lambda old, new: asked.append((old, new)) or False
+    paint.use_model(_sized_summary("/m/c.pth", 32))  # painted: asked; declined keeps the size and the work
+    assert asked == [((16, 16), (32, 32))] and window.document.document.width == 16
+    assert (session.labels()[:8, :8] == 3).all()
+    session.last = RenderRecord(image=np.zeros((32, 32, 3), np.uint8), seed=1)
+    assert "scaled" in session.send_to_layer()  # Send works: the render is scaled to the document
+    assert window.document.document.layers[-1].size == (16, 16)
+
+    session.confirm_resample = lambda old, new: True
+    paint.use_model(_sized_summary("/m/d.pth", 32))
+    doc = window.document.document
+    assert doc.width == 32 and all(layer.size == (32, 32) for layer in doc.layers)
+    assert (session.labels()[:16, :16] == 3).all() and set(np.unique(session.labels())) <= {0, 3}
+    window.document.undo_stack.undo()  # one step brings the old size back
+    assert window.document.document.width == 16
