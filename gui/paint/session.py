@@ -25,6 +25,7 @@ from engine.errors import InputError
 from engine.labelsets import LabelSet
 from engine.types import ModelRef, ModelSummary, SynthesizeRequest, SynthesizeResult
 from engine.version import APP_NAME, APP_VERSION
+from gui.jobs import TrackedJob
 from gui.paint import tools
 from gui.document.commands import PatchCommand, ReplaceDocumentCommand
 
@@ -130,7 +131,7 @@ class PaintSession(QObject):
         self.live = True
         self.last: RenderRecord | None = None
         self._stroke: dict[str, Any] | None = None
-        self._pending_handle = None
+        self.render_job = TrackedJob(self.bridge, self)  # the view's progress strip follows it (Cancel)
         self._render_started = 0.0
         self._checkpoint_hashes: dict[str, str] = {}
         self.docs.changed.connect(self._on_document_changed)
@@ -453,11 +454,16 @@ class PaintSession(QObject):
         if request is None:
             return
         self._render_started = time.perf_counter()
-        self._pending_handle = self.bridge.submit(
+        self.render_job.submit(
             request, PAINT_CHANNEL,
             on_result=lambda result, request=request: self._on_result(request, result),
             on_error=lambda message, _exc: self.render_failed.emit(message),
+            on_cancel=lambda: self.status.emit("Render cancelled; the next stroke renders again."),
         )
+
+    def cancel_render(self) -> None:
+        """Cancel the render in progress (the Cancel button over the result)."""
+        self.render_job.cancel()
 
     def _on_result(self, request: SynthesizeRequest, result: SynthesizeResult) -> None:
         record = RenderRecord(image=result.image, seed=result.seed, recipe=self.recipe(request, result),

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from gui.canvas.busy import JobProgressOverlay
 from gui.canvas.view import CanvasView
 from gui.paint.session import PaintSession
 
@@ -117,6 +118,8 @@ class PaintWorkspace(QWidget):
         self.label_view = LabelPaintView(session)
         self.output_view = CanvasView()
         self.output_view.set_placeholder("The rendered image appears here as you paint.")
+        self.progress_overlay = JobProgressOverlay(self, "Rendering")  # over both views (side by side or overlay)
+        self.progress_overlay.follow(session.render_job)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.label_view)
         self.splitter.addWidget(self.output_view)

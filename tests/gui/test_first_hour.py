@@ -147,3 +147,38 @@ def test_a_paint_model_of_another_size_adapts_the_document_asking_before_resampl
     assert (session.labels()[:16, :16] == 3).all() and set(np.unique(session.labels())) <= {0, 3}
     window.document.undo_stack.undo()  # one step brings the old size back
     assert window.document.document.width == 16
+
+
+def test_paint_renders_show_progress_in_the_view_and_can_be_cancelled(qtbot, make_window, fake_engine):
+    import numpy as np
+
+    from engine.types import SynthesizeRequest
+
+    started = []
+
+    def handle(request, ctx):
+        if isinstance(request, SynthesizeRequest):
+            started.append(request)
+            ctx.progress(0.25, "a quarter")
+            for _ in range(500):  # a long render that stops at the next safe point when cancelled
+                ctx.check_cancelled()
+                fake_engine.release.wait(0.01)
+            return None
+        return fake_engine._handle(request, ctx)
+
+    fake_engine.worker._handler = handle
+    window = make_window(fake_engine)
+    window.show()
+    paint = window.workspace("paint")
+    window.show_workspace(paint)
+    paint.use_model(_sized_summary("/m/a.pth", 16))
+    session, overlay = paint.session, paint.view.progress_overlay
+    session.set_labels(np.full((16, 16), 2, np.int32))
+    session.render_now()
+    qtbot.waitUntil(lambda: bool(started) and overlay.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: overlay.bar.maximum() == 1000 and overlay.bar.value() == 250, timeout=10_000)
+    messages = []
+    session.status.connect(messages.append)
+    overlay.cancel_button.click()
+    qtbot.waitUntil(lambda: not overlay.isVisible(), timeout=10_000)
+    assert session.last is None and any("cancelled" in m for m in messages)
