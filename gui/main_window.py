@@ -276,6 +276,15 @@ class MainWindow(QMainWindow):
                     first.raise_()
         finally:
             self._switching = False
+        QTimer.singleShot(0, self._refresh_dock_tab_bars)
+
+    def _refresh_dock_tab_bars(self) -> None:
+        """After panels were shown or hidden: dock tab bars with tabs show again (a bar hidden as
+        stale earlier may hold the shown workspace's panels now), then stale duplicates hide."""
+        for bar in self.findChildren(QTabBar):
+            if bar.parent() is self:
+                bar.setVisible(bar.count() > 1)  # one tab (the others' panels hidden): the dock title says it
+        self._hide_stale_tab_bars()
 
     def _panel_toggled(self, title: str, visible: bool) -> None:
         """The user showed or closed a panel: remember it for its workspace (not while switching)."""
