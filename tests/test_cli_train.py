@@ -125,3 +125,13 @@ def test_bad_dataset_stops_the_start_before_the_run_folder_is_made(tmp_path, cap
     assert code == 1
     assert "labels must be 8-bit grey/palette" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_vae_flag_turns_on_spades_style_encoder_and_only_spades(tmp_path, images):
+    parser = cli.build_parser()
+    args = parser.parse_args(["train", "spade", "--data", str(images), "--out", str(tmp_path / "run"), "--vae"])
+    assert train_cmd._options(args, "spade", None).extra["vae"] is True
+    plain = parser.parse_args(["train", "spade", "--data", str(images), "--out", str(tmp_path / "run")])
+    assert "vae" not in train_cmd._options(plain, "spade", None).extra
+    assert cli.main(["train", "stylegan2", "--data", str(images), "--out", str(tmp_path / "sg"), "--vae", "--prepare"]) == 1
+    assert not (tmp_path / "sg").exists()

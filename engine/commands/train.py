@@ -82,6 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", type=int, help="state checkpoints kept (default 3)")
     parser.add_argument("--set", dest="extra", action="append", metavar="KEY=VALUE",
                         help="a family option (e.g. --set ngf=32 --set vae=true); repeatable")
+    parser.add_argument("--vae", action="store_true",
+                        help="spade: train the VAE style encoder too (the same as --set vae=true)")
     parser.add_argument("--threads", type=int, help="CPU threads of the run process")
 
 
@@ -159,6 +161,10 @@ def _options(args: argparse.Namespace, family: str, preset: presets.Preset | Non
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     extra.update(parse_options(args.extra))
+    if getattr(args, "vae", False):
+        if family != "spade":
+            raise InputError(f"--vae is a SPADE option (its style encoder); a {family} run has none.")
+        extra["vae"] = True
     if "betas" in values:
         values["betas"] = tuple(values["betas"])
     data = tuple(str(Path(d).expanduser().resolve()) for d in _need(args.data, "--data DIR"))
