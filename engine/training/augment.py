@@ -293,3 +293,15 @@ def make_augment(mode: str, **kwargs: Any) -> DiffAugment | AdaptiveAugment | No
     if mode == "ada":
         return AdaptiveAugment(**kwargs)
     raise ValueError(f"unknown augmentation {mode!r}; use none, ada or diffaugment")
+
+
+def augment_state(augment: Any) -> dict[str, Any]:
+    """What a trainer saves of its augmentation: ADA's probability and counters (``{"ada": ...}``);
+    nothing for DiffAugment or none (they keep no state)."""
+    return {"ada": augment.state_dict()} if isinstance(augment, AdaptiveAugment) else {}
+
+
+def load_augment_state(augment: Any, state: dict[str, Any]) -> None:
+    """Restore what :func:`augment_state` saved (a state without ADA's entry leaves it as it is)."""
+    if isinstance(augment, AdaptiveAugment) and "ada" in state:
+        augment.load_state_dict(state["ada"])

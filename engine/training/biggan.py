@@ -54,7 +54,7 @@ from engine.models.biggan_discriminator import (
 from engine.models.layers import SpectralNormLayer
 from engine.models.loaded import LoadedModel
 from engine.training import losses
-from engine.training.augment import AdaptiveAugment, make_augment
+from engine.training.augment import AdaptiveAugment, augment_state, load_augment_state, make_augment
 from engine.training.gan_helpers import FrozenLayers, eval_copy, image_grid, trainable
 from engine.training.trainer import Trainer
 
@@ -170,11 +170,10 @@ class BigGANTrainer(Trainer):
         return {"G": self.opt_G, "D": self.opt_D}
 
     def extra_state(self) -> dict[str, Any]:
-        return {"ada": self.augment.state_dict()} if isinstance(self.augment, AdaptiveAugment) else {}
+        return augment_state(self.augment)
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        if isinstance(self.augment, AdaptiveAugment) and "ada" in state:
-            self.augment.load_state_dict(state["ada"])
+        load_augment_state(self.augment, state)
 
     # ---- one iteration -------------------------------------------------------------------------
 

@@ -49,11 +49,10 @@ from engine.models.pix2pixhd import (
     build_generator,
 )
 from engine.training import losses
-from engine.training.augment import AdaptiveAugment, make_augment
+from engine.training.augment import AdaptiveAugment, augment_state, load_augment_state, make_augment
 from engine.training.gan_helpers import (
     FrozenLayers,
     eval_copy,
-    find_sibling,
     image_grid,
     trainable,
 )
@@ -61,7 +60,7 @@ from engine.training.spade import (
     check_label_range,
     label_colours,
     load_generator,
-    multiscale_patchgan_from_file,
+    multiscale_patchgan_for,
     semantic_input,
 )
 from engine.training.trainer import Trainer
@@ -195,14 +194,7 @@ class Pix2PixHDTrainer(Trainer):
         cond_nc = self.config.generator_input_nc - (self.config.feat_num if self.config.use_features else 0)
         wanted = PatchGANConfig(input_nc=cond_nc + self.config.output_nc, ndf=int(o.get("ndf")),
                                 n_layers=int(o.get("n_layers_d")), norm="instance", padding=2, num_d=int(o.get("num_d")))
-        if o.from_ckpt:
-            sibling = find_sibling(o.from_ckpt, [("net_G", "net_D")])
-            if sibling is not None:
-                D = multiscale_patchgan_from_file(sibling, wanted, "this generator")
-                self.note(f"the discriminator comes from {sibling.name}")
-                return D
-            self.note(f"{Path(o.from_ckpt).name} has no latest_net_D.pth beside it: a fresh discriminator is trained")
-        return init_normal_(PatchGAN(wanted))
+        return multiscale_patchgan_for(self, wanted)
 
     # ---- the contract --------------------------------------------------------------------------
 
@@ -216,11 +208,10 @@ class Pix2PixHDTrainer(Trainer):
         return {"G": self.opt_G, "D": self.opt_D}
 
     def extra_state(self) -> dict[str, Any]:
-        return {"ada": self.augment.state_dict()} if isinstance(self.augment, AdaptiveAugment) else {}
+        return augment_state(self.augment)
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        if isinstance(self.augment, AdaptiveAugment) and "ada" in state:
-            self.augment.load_state_dict(state["ada"])
+        load_augment_state(self.augment, state)
 
     # ---- one iteration -------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ from engine.models.patchgan import (
 )
 from engine.models.spade import ConvEncoder, SpadeConfig, SpadeGenerator, parse_norm_G
 from engine.training import losses
-from engine.training.augment import AdaptiveAugment, make_augment
+from engine.training.augment import AdaptiveAugment, augment_state, load_augment_state, make_augment
 from engine.training.gan_helpers import (
     FrozenLayers,
     eval_copy,
@@ -113,6 +113,20 @@ def multiscale_patchgan_from_file(path: Path, wanted: PatchGANConfig, what: str)
     D = PatchGAN(config)
     strict_load(D, official_state(state, config), f"{path.name} (discriminator)")
     return D
+
+
+def multiscale_patchgan_for(trainer: Trainer, wanted: PatchGANConfig) -> PatchGAN:
+    """The discriminator of a SPADE / pix2pixHD run: the official ``latest_net_D.pth`` beside the
+    generator it fine-tunes from (``--from``) when there is one, else a fresh one (said in the run log)."""
+    source = trainer.opts.from_ckpt
+    if source:
+        sibling = find_sibling(source, [("net_G", "net_D")])
+        if sibling is not None:
+            D = multiscale_patchgan_from_file(sibling, wanted, "this generator")
+            trainer.note(f"the discriminator comes from {sibling.name}")
+            return D
+        trainer.note(f"{Path(source).name} has no latest_net_D.pth beside it: a fresh discriminator is trained")
+    return init_normal_(PatchGAN(wanted))
 
 
 def _scale_count(keys: list[str]) -> int:
@@ -251,14 +265,7 @@ class SpadeTrainer(Trainer):
         o = self.opts
         wanted = PatchGANConfig(input_nc=self.config.semantic_nc + 3, ndf=int(o.get("ndf")), n_layers=int(o.get("n_layers_d")),
                                 norm="instance", spectral_norm=True, padding=2, num_d=int(o.get("num_d")))
-        if o.from_ckpt:
-            sibling = find_sibling(o.from_ckpt, [("net_G", "net_D")])
-            if sibling is not None:
-                D = multiscale_patchgan_from_file(sibling, wanted, "this generator")
-                self.note(f"the discriminator comes from {sibling.name}")
-                return D
-            self.note(f"{Path(o.from_ckpt).name} has no latest_net_D.pth beside it: a fresh discriminator is trained")
-        return init_normal_(PatchGAN(wanted))
+        return multiscale_patchgan_for(self, wanted)
 
     # ---- the contract --------------------------------------------------------------------------
 
@@ -272,11 +279,10 @@ class SpadeTrainer(Trainer):
         return {"G": self.opt_G, "D": self.opt_D}
 
     def extra_state(self) -> dict[str, Any]:
-        return {"ada": self.augment.state_dict()} if isinstance(self.augment, AdaptiveAugment) else {}
+        return augment_state(self.augment)
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
-        if isinstance(self.augment, AdaptiveAugment) and "ada" in state:
-            self.augment.load_state_dict(state["ada"])
+        load_augment_state(self.augment, state)
 
     def _condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         labels = batch["label"]

@@ -56,7 +56,7 @@ from engine.models.stylegan2_discriminator import (
     rosinality_state,
 )
 from engine.training import losses
-from engine.training.augment import AdaptiveAugment, make_augment
+from engine.training.augment import AdaptiveAugment, augment_state, load_augment_state, make_augment
 from engine.training.gan_helpers import FrozenLayers, eval_copy, image_grid, trainable
 from engine.training.trainer import Trainer
 
@@ -183,16 +183,12 @@ class StyleGAN2Trainer(Trainer):
         return {"G": self.opt_G, "D": self.opt_D}
 
     def extra_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"pl_mean": self.pl_mean.detach().cpu()}
-        if isinstance(self.augment, AdaptiveAugment):
-            state["ada"] = self.augment.state_dict()
-        return state
+        return {"pl_mean": self.pl_mean.detach().cpu(), **augment_state(self.augment)}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         if "pl_mean" in state:
             self.pl_mean = torch.as_tensor(state["pl_mean"]).to(self.device)
-        if isinstance(self.augment, AdaptiveAugment) and "ada" in state:
-            self.augment.load_state_dict(state["ada"])
+        load_augment_state(self.augment, state)
 
     # ---- one iteration -------------------------------------------------------------------------
 
