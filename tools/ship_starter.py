@@ -1,0 +1,175 @@
+"""Ship a training run's model as a starter model: copy, evaluate, write its manifest entry.
+
+Usage::
+
+    python tools/ship_starter.py RUN_DIR [--name starter-spade] [--n N] [--images DIR]
+        [--also-images DIR] [--hardware "..."] [--dry-run]
+
+Copies ``RUN_DIR/latest.safetensors`` to ``checkpoints/NAME.safetensors`` (NAME defaults to the run's
+preset), scores it with the world's judges exactly as ``gan-studio evaluate --json`` does (on
+``--images`` when given, e.g. held-out photos for the upscaler; ``--also-images`` adds a second
+report, e.g. world scenes), and replaces NAME's entry in ``checkpoints/manifest.json`` with the file's
+SHA-256, size, family, config, workspace, preset, the command that trains it, the training steps,
+wall time, hardware and data, and the metrics with their baselines/ceilings. Refuses (exit 1) when
+the checkpoints folder would grow past :data:`MAX_FOLDER_BYTES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engine import starter  # noqa: E402
+
+CHECKPOINTS = ROOT / "checkpoints"
+MAX_FOLDER_BYTES = 80 * 10**6
+TITLES = {
+    "paint": "Starter world painter (SPADE)",
+    "latent": "Starter world generator",
+    "inpaint": "Starter inpainter",
+    "upscale": "Starter x4 upscaler",
+}
+
+
+def run_facts(run_dir: Path) -> dict[str, Any]:
+    """Steps, wall time (s, summed over the run's sessions) and options of a run directory."""
+    options = json.loads((run_dir / "options.json").read_text(encoding="utf-8"))
+    status = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
+    wall, session_last, threads = 0.0, 0.0, set()
+    for line in (run_dir / "progress.jsonl").read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("kind") == "event" and record.get("event") == "start":
+            wall += session_last
+            session_last = 0.0
+        elif record.get("kind") == "log":
+            session_last = float(record.get("elapsed_s", session_last))
+    wall += session_last
+    return {"options": options, "step": int(status.get("step") or 0), "wall_time_s": round(wall), "threads": threads}
+
+
+def evaluate(path: Path, n: int | None, images: str | None) -> dict[str, Any]:
+    from engine.eval.evaluate import evaluate as score
+    from engine.loaders import load_model
+
+    model = load_model(str(path), {})
+    return score(model, n, None, images).to_dict()
+
+
+def preset_facts(name: str | None) -> tuple[str, str]:
+    if not name:
+        return "", ""
+    from engine.training import presets
+
+    try:
+        return presets.get(name).data_recipe, presets.get(name).description
+    except Exception:  # noqa: BLE001 - an unknown preset only loses the recipe line
+        return "", ""
+
+
+def default_hardware(threads: Any) -> str:
+    return (f"CPU: {platform.processor() or platform.machine()}, shared 2-core machine, "
+            f"torch threads {threads}")
+
+
+def manifest_entry(name: str, dest: Path, facts: dict[str, Any], reports: list[dict[str, Any]],
+                   hardware: str) -> dict[str, Any]:
+    meta = starter.read_header_metadata(dest)
+    family = str(meta.get("family", facts["options"].get("family", "")))
+    config = meta.get("config") or {}
+    opts = facts["options"]
+    preset = opts.get("preset") or name
+    recipe, description = preset_facts(preset)
+    workspace = starter.WORKSPACE_OF_FAMILY.get(family, "paint")
+    resolution = int(opts.get("resolution") or 0)
+    command = f"gan-studio train --preset {preset} --data DATA --out RUN_DIR"
+    return {
+        "file": dest.name,
+        "workspace": workspace,
+        "title": TITLES.get(workspace, name),
+        "description": description,
+        "family": family,
+        "resolution": int(config.get("crop_size") or config.get("resolution") or resolution),
+        "sha256": starter.sha256_of(dest),
+        "size_bytes": dest.stat().st_size,
+        "config": config,
+        "preset": preset,
+        "command": command,
+        "training": {
+            "steps": facts["step"], "planned_steps": opts.get("steps"), "batch": opts.get("batch"),
+            "crop": resolution, "wall_time_s": facts["wall_time_s"], "hardware": hardware,
+            "data": recipe, "data_folders": [Path(d).name for d in opts.get("data", [])], "seed": opts.get("seed"),
+        },
+        "metrics": reports[0]["metrics"],
+        "evaluation": [{k: r[k] for k in ("n", "held_out_seeds", "notes")} | {"metrics": r["metrics"]} for r in reports],
+        "license": starter.SHIPPED_LICENSE,
+    }
+
+
+def folder_bytes(folder: Path, replacing: Path, new_size: int) -> int:
+    total = sum(p.stat().st_size for p in folder.iterdir() if p.is_file() and p != replacing)
+    return total + new_size
+
+
+def write_manifest(entry: dict[str, Any]) -> None:
+    manifest = CHECKPOINTS / starter.MANIFEST_NAME
+    data = starter.read_manifest(CHECKPOINTS) or {"format": starter.MANIFEST_FORMAT, "models": []}
+    models = [m for m in data.get("models", []) if m.get("file") != entry["file"]]
+    models.append(entry)
+    order = {w: i for i, w in enumerate(starter.WORKSPACES)}
+    data["models"] = sorted(models, key=lambda m: (order.get(m.get("workspace"), 9), m["file"]))
+    data["format"] = starter.MANIFEST_FORMAT
+    manifest.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--name", help="file name without .safetensors (default: the run's preset)")
+    parser.add_argument("--n", type=int, default=None, help="held-out scenes/samples (default: the family's)")
+    parser.add_argument("--images", default=None, help="score on these images instead of world scenes")
+    parser.add_argument("--also-images", default=None, help="a second report on these images ('world' for world scenes)")
+    parser.add_argument("--hardware", default=None)
+    parser.add_argument("--dry-run", action="store_true", help="evaluate and print the entry, change nothing")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    source = args.run_dir / "latest.safetensors"
+    facts = run_facts(args.run_dir)
+    name = args.name or facts["options"].get("preset") or args.run_dir.name
+    dest = CHECKPOINTS / f"{name}.safetensors"
+    size = source.stat().st_size
+    if folder_bytes(CHECKPOINTS, dest, size) > MAX_FOLDER_BYTES:
+        print(f"refused: checkpoints/ would exceed {MAX_FOLDER_BYTES} bytes", file=sys.stderr)
+        return 1
+    staging = CHECKPOINTS / f".{name}.staging.safetensors"
+    shutil.copyfile(source, staging)  # the run may write a newer latest while we evaluate
+    reports = [evaluate(staging, args.n, args.images)]
+    if args.also_images:
+        reports.append(evaluate(staging, args.n, None if args.also_images == "world" else args.also_images))
+    hardware = args.hardware or default_hardware(facts["options"].get("extra", {}).get("threads", 1))
+    entry = manifest_entry(name, staging, facts, reports, hardware)
+    entry["file"] = dest.name
+    print(json.dumps(entry, indent=2))
+    if args.dry_run:
+        staging.unlink()
+        return 0
+    staging.replace(dest)
+    write_manifest(entry)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
