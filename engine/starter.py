@@ -22,7 +22,10 @@ import logging
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -217,3 +220,24 @@ def user_models(folder: str | Path | None) -> list[StarterModel]:
             size_bytes=path.stat().st_size, source="user", license="your own file: its author's terms apply",
         ))
     return models
+
+
+# ---- the first minute ------------------------------------------------------------------------------
+
+#: the world seed of the example scene the Paint workspace opens with (a training seed: it is a
+#: picture to start from, not an evaluation scene)
+EXAMPLE_SCENE_SEED = 77
+
+
+def example_scene_labels(height: int, width: int, seed: int = EXAMPLE_SCENE_SEED) -> "np.ndarray":
+    """A ``height x width`` int32 label map of the starter world (the world label set), for the
+    Paint workspace to start from. Numpy only (the world generator has no torch)."""
+    import numpy as np
+
+    from engine.data.world import render_scene
+
+    side = max(int(height), int(width))
+    labels, _image, _instances = render_scene(int(seed), max(32, min(2048, side)))
+    top, left = (labels.shape[0] - int(height)) // 2, (labels.shape[1] - int(width)) // 2
+    crop = labels[max(0, top):max(0, top) + int(height), max(0, left):max(0, left) + int(width)]
+    return np.ascontiguousarray(crop, dtype=np.int32)

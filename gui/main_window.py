@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine import starter
 from engine.document import Layer
 from engine.errors import EngineError, MissingOptionError
 from engine.types import EngineState, ImageResult, LoadModelRequest, ModelRef, ModelSummary, TestPatternRequest
@@ -134,12 +135,17 @@ class MainWindow(QMainWindow):
         confirm_close: ask before closing with unsaved changes (tests turn it off).
         recovery_folder: where autosaves go (default: the ``autosave/folder`` setting, else the
             app data folder's ``recovery``); autosaves left by a crash there are offered at start.
+        checkpoints_folder: where the shipped starter models and their manifest are (default:
+            this install's checkpoints/, see :mod:`engine.starter`).
+        load_starters: load the starter models at start when no ``model_paths`` are given
+            (default: the ``models/load_starters`` setting, on unless turned off).
     """
 
     def __init__(self, engine: Any, settings: QSettings | None = None, model_paths: Iterable[str] = (),
                  image_paths: Iterable[str] = (), image_path: str | None = None,
                  shutdown: Callable[[], None] | None = None, confirm_close: bool = True,
-                 recovery_folder: str | None = None, parent: QWidget | None = None):
+                 recovery_folder: str | None = None, checkpoints_folder: str | None = None,
+                 load_starters: bool | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.engine = engine
@@ -181,8 +187,14 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.check_recovery)  # once the window is up: what a crash left (never our own files)
         self.autosaver.start()
 
+        self.checkpoints_folder = checkpoints_folder
+        self._starter_paths: set[str] = set()
+        self.refresh_model_catalog()
+        model_paths = [str(p) for p in model_paths]
         for path in model_paths:
-            self.load_model(str(path))
+            self.load_model(path)
+        if not model_paths and (self.settings.load_starters() if load_starters is None else load_starters):
+            self.load_starter_models()
         images = [str(p) for p in image_paths] + ([str(image_path)] if image_path else [])
         if images:  # after the window shows, so a message box about a bad file has a parent on screen
             QTimer.singleShot(0, lambda: [self.open_image(path) for path in images])
@@ -403,6 +415,8 @@ class MainWindow(QMainWindow):
         self.bridge.progress.connect(self._bridge_progress)
         self.models_panel.open_model_requested.connect(self.choose_model_to_open)
         self.models_panel.open_model_folder_requested.connect(self.choose_model_folder_to_open)
+        self.models_panel.load_requested.connect(self.load_model)
+        self.models_panel.models_folder_requested.connect(self.choose_models_folder)
         self.banner.open_button.clicked.connect(self.choose_model_to_open)
         self.banner.train_button.clicked.connect(lambda: self.show_panel("Train"))
 
@@ -791,11 +805,17 @@ class MainWindow(QMainWindow):
 
     def _model_loaded(self, path: str, summary: ModelSummary, options: dict | None = None) -> None:
         self.models_panel.model_loaded(summary, requested_path=path)
-        self.settings.add_recent_file(path)
+        is_starter = path in self._starter_paths
+        if not is_starter:
+            self.settings.add_recent_file(path)
         self._update_model_state()
         for workspace in self.workspaces:
             if workspace.accepts(summary):
                 workspace.use_model(summary, options or {})
+                if is_starter and workspace.TITLE == "Paint":
+                    self._paint_example_scene(workspace)
+                if is_starter and workspace.TITLE != "Paint":
+                    break  # starters load quietly; the Paint workspace is the one in front
                 if workspace.view is not None:
                     self.show_view(workspace.view)
                 self.show_panel(workspace.panels[0].TITLE)
@@ -804,6 +824,59 @@ class MainWindow(QMainWindow):
             self.show_panel("Models")
         self.statusBar().showMessage(
             f"Loaded {short_name(path)}: {summary.family}, {summary.parameter_count:,} parameters", 8000)
+
+    # ------------------------------------------------------------------ starter and user models
+
+    def refresh_model_catalog(self) -> starter.StarterScan:
+        """List the shipped models (checksums verified) and the user's models folder in the
+        Models panel; returns the scan of the shipped ones."""
+        folder = self.checkpoints_folder
+        found = starter.scan(None if folder is None else folder)
+        users = starter.user_models(self.settings.models_folder())
+        self.models_panel.set_catalog([*found.models, *users], found.problems)
+        return found
+
+    def load_starter_models(self) -> list[str]:
+        """Load the shipped starter models (one per workspace) into their workspaces. A file that
+        does not match its manifest checksum is reported in the status bar and the Models panel,
+        never loaded. Returns the paths being loaded."""
+        found = self.refresh_model_catalog()
+        if found.problems:
+            self.statusBar().showMessage(found.problems[0], 15000)
+        chosen: dict[str, str] = {}
+        for model in found.models:
+            chosen.setdefault(model.workspace, model.path)
+        for path in chosen.values():
+            self._starter_paths.add(path)
+            self.load_model(path)
+        return list(chosen.values())
+
+    def _paint_example_scene(self, workspace) -> None:
+        """Give a fresh Paint document the example world scene (an undoable step), so the first
+        render shows what the model does. A label map the user already painted is never touched."""
+        session = workspace.session
+        if session.translates_images:
+            return
+        layer = session.ensure_label_layer()
+        eraser = session.brush.eraser_class
+        if not np.all(layer.pixels == eraser):
+            return
+        try:
+            labels = starter.example_scene_labels(*layer.pixels.shape)
+        except (ValueError, ImportError) as exc:
+            log.warning("no example scene: %s", exc)
+            return
+        if int(labels.max()) >= len(session.palette):
+            return  # the model's label set is not the world's
+        session.set_labels(labels, "Example scene")
+
+    def choose_models_folder(self) -> None:
+        """Pick the folder of the user's own models (a setting); the Models panel lists it."""
+        path = QFileDialog.getExistingDirectory(self, "Your models folder", self.settings.models_folder()
+                                                or self.settings.last_folder("model"))
+        if path:
+            self.settings.set_models_folder(path)
+            self.refresh_model_catalog()
 
     def ask_model_option(self, path: str, message: str, option: str) -> object | None:
         """Ask the user for an option the checkpoint cannot tell; None when they cancel."""

@@ -20,6 +20,7 @@ def settings(tmp_path):
     """QSettings in a temp ini file, so tests never touch the user's settings (nor its autosave folder)."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("autosave/folder", str(tmp_path / "recovery"))
+    settings.setValue("models/load_starters", False)  # tests that want the starter models turn them on
     settings.sync()
     return settings
 
