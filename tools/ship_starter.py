@@ -39,11 +39,11 @@ TITLES = {
 }
 
 
-def run_facts(run_dir: Path) -> dict[str, Any]:
-    """Steps, wall time (s, summed over the run's sessions) and options of a run directory."""
-    options = json.loads((run_dir / "options.json").read_text(encoding="utf-8"))
-    status = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
-    wall, session_last, threads = 0.0, 0.0, set()
+def run_facts(run_dir: Path, step: int) -> dict[str, Any]:
+    """Options and wall time (s, summed over the run's sessions, up to ``step``) of a run directory."""
+    data = json.loads((run_dir / "options.json").read_text(encoding="utf-8"))
+    options = data.get("options", data)
+    wall, session_last = 0.0, 0.0
     for line in (run_dir / "progress.jsonl").read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)
@@ -52,10 +52,10 @@ def run_facts(run_dir: Path) -> dict[str, Any]:
         if record.get("kind") == "event" and record.get("event") == "start":
             wall += session_last
             session_last = 0.0
-        elif record.get("kind") == "log":
+        elif record.get("kind") == "log" and int(record.get("step", 0)) <= step:
             session_last = float(record.get("elapsed_s", session_last))
-    wall += session_last
-    return {"options": options, "step": int(status.get("step") or 0), "wall_time_s": round(wall), "threads": threads}
+    return {"options": options, "step": step, "wall_time_s": round(wall + session_last),
+            "torch_version": data.get("torch_version", "")}
 
 
 def evaluate(path: Path, n: int | None, images: str | None) -> dict[str, Any]:
@@ -77,9 +77,9 @@ def preset_facts(name: str | None) -> tuple[str, str]:
         return "", ""
 
 
-def default_hardware(threads: Any) -> str:
-    return (f"CPU: {platform.processor() or platform.machine()}, shared 2-core machine, "
-            f"torch threads {threads}")
+def default_hardware(torch_version: str) -> str:
+    return (f"CPU ({platform.machine()}), 2 cores shared with other jobs, 1 torch thread, "
+            f"torch {torch_version}")
 
 
 def manifest_entry(name: str, dest: Path, facts: dict[str, Any], reports: list[dict[str, Any]],
@@ -147,19 +147,20 @@ def main() -> int:
 
     torch.set_num_threads(1)
     source = args.run_dir / "latest.safetensors"
-    facts = run_facts(args.run_dir)
+    staging = CHECKPOINTS / f".{args.run_dir.name}.staging.safetensors"
+    shutil.copyfile(source, staging)  # the run may write a newer latest while we evaluate
+    recipe = starter.read_header_metadata(staging).get("training_recipe") or {}
+    facts = run_facts(args.run_dir, int(recipe.get("step", 0)))
     name = args.name or facts["options"].get("preset") or args.run_dir.name
     dest = CHECKPOINTS / f"{name}.safetensors"
-    size = source.stat().st_size
-    if folder_bytes(CHECKPOINTS, dest, size) > MAX_FOLDER_BYTES:
+    if folder_bytes(CHECKPOINTS, dest, staging.stat().st_size) - staging.stat().st_size > MAX_FOLDER_BYTES:
+        staging.unlink()
         print(f"refused: checkpoints/ would exceed {MAX_FOLDER_BYTES} bytes", file=sys.stderr)
         return 1
-    staging = CHECKPOINTS / f".{name}.staging.safetensors"
-    shutil.copyfile(source, staging)  # the run may write a newer latest while we evaluate
     reports = [evaluate(staging, args.n, args.images)]
     if args.also_images:
         reports.append(evaluate(staging, args.n, None if args.also_images == "world" else args.also_images))
-    hardware = args.hardware or default_hardware(facts["options"].get("extra", {}).get("threads", 1))
+    hardware = args.hardware or default_hardware(facts["torch_version"])
     entry = manifest_entry(name, staging, facts, reports, hardware)
     entry["file"] = dest.name
     print(json.dumps(entry, indent=2))

@@ -13,8 +13,9 @@ Folders under DATA_ROOT (every world folder uses training seeds only, below 1,00
   as the world images;
 * ``sr-train``: ``world-flat-256`` plus ``photos-train`` (links), the upscaler's training folder;
 * ``inpaint-train``: ``world-flat-128`` plus ``photos-train`` (links), the inpainter's training folder;
-* ``photos-heldout``: 256 px crops of :data:`HELDOUT_PHOTOS`, never used in training (the
-  upscaler's and inpainter's photo evaluation set).
+* ``photos-heldout``: 256 px crops (128 px apart, photos first shrunk to a 512 px short side,
+  flat crops skipped) of :data:`HELDOUT_PHOTOS`, never used in training (the upscaler's and
+  inpainter's photo evaluation set).
 """
 
 from __future__ import annotations
@@ -49,24 +50,33 @@ def skimage_data_dir() -> Path:
     return Path(skimage.__file__).parent / "data"
 
 
-def photo_crops(name: str, stride: int) -> list[np.ndarray]:
-    """RGB ``CROP x CROP`` crops of one scikit-image photo on a grid with ``stride`` px steps."""
+def photo_crops(name: str, stride: int, max_short: int = 0, min_std: float = 0.0) -> list[np.ndarray]:
+    """RGB ``CROP x CROP`` crops of one scikit-image photo on a grid with ``stride`` px steps.
+
+    ``max_short``: first shrink (area filter) photos whose short side is longer than this (0 = never);
+    ``min_std``: skip crops whose grey-level standard deviation (0..255) is below this (flat
+    background such as the black around the retina photo, which would flatter any upscaler)."""
     image = Image.open(skimage_data_dir() / name).convert("RGB")
     if min(image.size) < CROP:
         factor = CROP / min(image.size)
         image = image.resize((round(image.width * factor), round(image.height * factor)), Image.BICUBIC)
+    if max_short and min(image.size) > max_short:
+        factor = max_short / min(image.size)
+        image = image.resize((round(image.width * factor), round(image.height * factor)), Image.BOX)
     array = np.asarray(image)
     h, w = array.shape[:2]
     tops = range(0, h - CROP + 1, stride) or [0]
     lefts = range(0, w - CROP + 1, stride) or [0]
-    return [array[t:t + CROP, l:l + CROP] for t in tops for l in lefts]
+    crops = [array[t:t + CROP, l:l + CROP] for t in tops for l in lefts]
+    return [c for c in crops if float(c.mean(axis=2).std()) >= min_std]
 
 
-def write_photos(folder: Path, names: tuple[str, ...], stride: int, repeat: int) -> int:
+def write_photos(folder: Path, names: tuple[str, ...], stride: int, repeat: int, max_short: int = 0,
+                 min_std: float = 0.0) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     count = 0
     for name in names:
-        for i, crop in enumerate(photo_crops(name, stride)):
+        for i, crop in enumerate(photo_crops(name, stride, max_short, min_std)):
             for r in range(repeat):
                 Image.fromarray(crop).save(folder / f"{Path(name).stem}-{i:03d}-{r}.png")
                 count += 1
@@ -103,7 +113,8 @@ def main() -> None:
             write_world(args.root, name)
     if "photos" in wanted:
         print("photos-train:", write_photos(args.root / "photos-train", TRAIN_PHOTOS, 96, PHOTO_REPEAT))
-        print("photos-heldout:", write_photos(args.root / "photos-heldout", HELDOUT_PHOTOS, 192, 1))
+        print("photos-heldout:", write_photos(args.root / "photos-heldout", HELDOUT_PHOTOS, 128, 1,
+                                              max_short=512, min_std=30.0))
     if "sr-train" in wanted:
         link_folder(args.root / "sr-train", [args.root / "world-flat-256", args.root / "photos-train"])
     if "inpaint-train" in wanted:
