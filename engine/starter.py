@@ -65,7 +65,7 @@ CHECKPOINT_DIR = _default_checkpoint_dir()
 class StarterModel:
     """One model the Models panel lists. ``source`` is ``"shipped"`` (checkpoints/) or ``"user"``
     (the user's models folder); ``size_bytes`` is the file size; ``resolution`` is in pixels (0 when
-    unknown); ``metrics`` are the rows ``gan-studio evaluate --json`` printed (dicts)."""
+    unknown or any size); ``scale``: an upscaler's factor (0 for other models); ``metrics`` are the rows ``gan-studio evaluate --json`` printed (dicts)."""
 
     path: str
     workspace: str
@@ -73,6 +73,7 @@ class StarterModel:
     description: str = ""
     family: str = ""
     resolution: int = 0
+    scale: int = 0
     size_bytes: int = 0
     sha256: str = ""
     source: str = "shipped"
@@ -123,7 +124,8 @@ def _entry_model(folder: Path, entry: dict[str, Any]) -> StarterModel:
     return StarterModel(
         path=str(path), workspace=workspace, title=str(entry.get("title", path.stem)),
         description=str(entry.get("description", "")), family=family,
-        resolution=int(entry.get("resolution") or 0), size_bytes=int(entry.get("size_bytes") or 0),
+        resolution=int(entry.get("resolution") or 0), scale=int(entry.get("scale") or 0),
+        size_bytes=int(entry.get("size_bytes") or 0),
         sha256=str(entry.get("sha256", "")).lower(), source="shipped",
         license=str(entry.get("license", SHIPPED_LICENSE)), preset=str(entry.get("preset", "")),
         metrics=tuple(entry.get("metrics") or ()), training=dict(entry.get("training") or {}),

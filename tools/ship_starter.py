@@ -92,6 +92,7 @@ def manifest_entry(name: str, dest: Path, facts: dict[str, Any], reports: list[d
     recipe, description = preset_facts(preset)
     workspace = starter.WORKSPACE_OF_FAMILY.get(family, "paint")
     resolution = int(opts.get("resolution") or 0)
+    scale = int(config.get("upscale") or config.get("scale") or 0) if workspace == "upscale" else 0
     command = f"gan-studio train --preset {preset} --data DATA --out RUN_DIR"
     return {
         "file": dest.name,
@@ -99,7 +100,8 @@ def manifest_entry(name: str, dest: Path, facts: dict[str, Any], reports: list[d
         "title": TITLES.get(workspace, name),
         "description": description,
         "family": family,
-        "resolution": int(config.get("crop_size") or config.get("resolution") or resolution),
+        "resolution": 0 if scale else int(config.get("crop_size") or config.get("resolution") or resolution),
+        "scale": scale,
         "sha256": starter.sha256_of(dest),
         "size_bytes": dest.stat().st_size,
         "config": config,
@@ -114,6 +116,20 @@ def manifest_entry(name: str, dest: Path, facts: dict[str, Any], reports: list[d
         "evaluation": [{k: r[k] for k in ("n", "held_out_seeds", "notes")} | {"metrics": r["metrics"]} for r in reports],
         "license": starter.SHIPPED_LICENSE,
     }
+
+
+def drop_networks(path: Path, roles: list[str]) -> None:
+    """Rewrite a GAN Studio file without the networks ``roles`` (e.g. a discriminator the app
+    never uses), keeping its metadata otherwise."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), "pt") as handle:
+        metadata = handle.metadata()
+        tensors = {k: handle.get_tensor(k) for k in handle.keys() if k.split(".", 1)[0] not in roles}
+    header = json.loads(metadata["gan_studio"])
+    header["networks"] = [r for r in header["networks"] if r not in roles]
+    save_file(tensors, str(path), metadata={**metadata, "gan_studio": json.dumps(header)})
 
 
 def folder_bytes(folder: Path, replacing: Path, new_size: int) -> int:
@@ -132,7 +148,35 @@ def write_manifest(entry: dict[str, Any]) -> None:
     manifest.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    text = f"{float(value):.3g}" if abs(float(value)) < 1000 else f"{float(value):.0f}"
+    return f"{text} {unit}".strip()
+
+
+def markdown_table() -> str:
+    """The README's metrics table from the manifest: one line per metric of each shipped model."""
+    lines = ["| model | family, size | trained | metric | value | reference |", "|---|---|---|---|---|---|"]
+    for entry in (starter.read_manifest(CHECKPOINTS) or {}).get("models", []):
+        training = entry.get("training", {})
+        size = f"x{entry['scale']}" if entry.get("scale") else f"{entry['resolution']} px"
+        head = (f"`{entry['file']}`", f"{entry['family']}, {size}, {entry['size_bytes'] / 1e6:.1f} MB",
+                f"{training.get('steps')} steps, {round(training.get('wall_time_s', 0) / 60)} min CPU")
+        for i, metric in enumerate(entry.get("metrics", [])):
+            refs = dict(metric.get("baselines") or {})
+            if metric.get("reference") is not None:
+                refs = {metric.get("reference_name") or metric.get("reference_kind"): metric["reference"], **refs}
+            ref_text = "; ".join(f"{name} {_fmt(value, metric.get('unit', ''))}" for name, value in refs.items()) or "—"
+            cells = head if i == 0 else ("", "", "")
+            lines.append(f"| {' | '.join(cells)} | {metric['name']} | {_fmt(metric['value'], metric.get('unit', ''))} | {ref_text} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--table"]:
+        print(markdown_table())
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--name", help="file name without .safetensors (default: the run's preset)")
@@ -140,6 +184,7 @@ def main() -> int:
     parser.add_argument("--images", default=None, help="score on these images instead of world scenes")
     parser.add_argument("--also-images", default=None, help="a second report on these images ('world' for world scenes)")
     parser.add_argument("--hardware", default=None)
+    parser.add_argument("--drop", nargs="*", default=[], help="networks not to ship (e.g. D)")
     parser.add_argument("--dry-run", action="store_true", help="evaluate and print the entry, change nothing")
     args = parser.parse_args()
 
@@ -149,6 +194,8 @@ def main() -> int:
     source = args.run_dir / "latest.safetensors"
     staging = CHECKPOINTS / f".{args.run_dir.name}.staging.safetensors"
     shutil.copyfile(source, staging)  # the run may write a newer latest while we evaluate
+    if args.drop:
+        drop_networks(staging, args.drop)
     recipe = starter.read_header_metadata(staging).get("training_recipe") or {}
     facts = run_facts(args.run_dir, int(recipe.get("step", 0)))
     name = args.name or facts["options"].get("preset") or args.run_dir.name
@@ -167,6 +214,7 @@ def main() -> int:
     if args.dry_run:
         staging.unlink()
         return 0
+    staging.chmod(0o644)
     staging.replace(dest)
     write_manifest(entry)
     return 0

@@ -36,7 +36,7 @@ STARTER_PRESETS: tuple[Preset, ...] = (
            "The shipped Paint model: SPADE with a VAE style encoder at 64x64 on 2,000 paired world scenes "
            "(128x128 costs 16 s a step on a shared 2-core CPU; use --resolution 128 on a faster machine).",
            {"steps": 30000, "batch": 2, "resolution": 64, "lr_g": 2e-4, "lr_d": 4e-4, "betas": (0.0, 0.9),
-            "loss": "hinge", "ngf": 32, "ndf": 32, "n_layers_d": 3, "num_d": 2, "vae": True,
+            "loss": "hinge", "ngf": 16, "ndf": 32, "n_layers_d": 3, "num_d": 2, "vae": True,
             "lambda_feat": 10.0, "lambda_kld": 0.05, "flip": True, "seed": 0, "sample_every": 250,
             "checkpoint_every": 1000, "checkpoint_minutes": 5.0, "keep": 2, "preview_count": 4},
            _WORLD_RECIPE.format(folder="world-paired-128", what="world seeds 0..1999, paired, 128 px, resized to 64")),

@@ -79,7 +79,9 @@ def metric_text(metric: dict[str, Any]) -> str:
 def catalog_line(model: StarterModel) -> str:
     """The list line of an available model: title, family, resolution, size, source."""
     parts = [model.title or short_name(model.path), model.family or "unknown family"]
-    if model.resolution:
+    if model.scale:
+        parts.append(f"x{model.scale}")
+    elif model.resolution:
         parts.append(f"{model.resolution} px")
     if model.size_bytes:
         parts.append(format_size(model.size_bytes))
@@ -90,7 +92,8 @@ def catalog_line(model: StarterModel) -> str:
 def catalog_html(model: StarterModel) -> str:
     """Everything the Models panel says about an available model (rich text)."""
     rows = [("Family", model.family or "—"), ("Workspace", model.workspace),
-            ("Resolution", f"{model.resolution} px" if model.resolution else "—"),
+            ("Resolution", f"x{model.scale}, any image size" if model.scale else
+             f"{model.resolution} px" if model.resolution else "—"),
             ("Size", format_size(model.size_bytes) if model.size_bytes else "—"),
             ("Source", "shipped with GAN Studio" if model.source == "shipped" else "your models folder"),
             ("License", model.license or "—"), ("File", model.path)]
