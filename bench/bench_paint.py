@@ -23,9 +23,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.models.layers import SNConv2d  # noqa: E402
-from engine.models.spade import SpadeConfig, SpadeGenerator  # noqa: E402
-from engine.pipelines.paint_spade_cache import SpadeModulationCache, onehot_from_codes  # noqa: E402
+from engine.models.layers import SNConv2d
+from engine.models.spade import SpadeConfig, SpadeGenerator
+from engine.pipelines.paint_spade_cache import SpadeModulationCache, onehot_from_codes
 
 CONFIGS = {
     # ADE20K layout: 150 classes + don't care, no instance map (semantic_nc 151), ngf 64

@@ -23,11 +23,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.models.loaded import LoadedModel  # noqa: E402
-from engine.memstats import peak_rss, reset_peak_rss  # noqa: E402
-from engine.models import esrgan, srvgg  # noqa: E402
-from engine.pipelines.upscale import upscale_image  # noqa: E402
-from engine.worker import JobContext  # noqa: E402
+from engine.models.loaded import LoadedModel
+from engine.memstats import peak_rss, reset_peak_rss
+from engine.models import esrgan, srvgg
+from engine.pipelines.upscale import upscale_image
+from engine.worker import JobContext
 
 MB = 2**20
 
@@ -127,7 +127,8 @@ def bench_model(kind: str, args, device: torch.device) -> None:
         print(f"  whole image does not fit: {str(exc).splitlines()[0][:80]}")
     for tile in args.tiles:
         with PeakMemory(device) as mem:
-            seconds, (out, used, _) = timed(lambda: upscale_image(model, image, ctx, tile=tile, tile_pad=args.tile_pad, pre_pad=0), device, args.repeat)
+            seconds, (out, used, _) = timed(lambda tile=tile: upscale_image(model, image, ctx, tile=tile, tile_pad=args.tile_pad, pre_pad=0),
+                                              device, args.repeat)
         rate = mpix / seconds
         ratio = f"{rate / baseline:.2f}" if baseline else "-"
         diff = f"{np.abs(out / 255.0 - reference).max() * 255:.1f}/255" if reference is not None else "-"
@@ -135,7 +136,7 @@ def bench_model(kind: str, args, device: torch.device) -> None:
     if device.type == "cuda" and reference is not None:
         for dtype in (torch.float16, torch.bfloat16):
             with PeakMemory(device) as mem:
-                seconds, low = timed(lambda: whole_forward(model, image, dtype), device, args.repeat)
+                seconds, low = timed(lambda dtype=dtype: whole_forward(model, image, dtype), device, args.repeat)
             diff = np.abs(low - reference).max()
             print(f"  {'whole ' + str(dtype).split('.')[-1]:<22}{mpix / seconds:>14.4f}{mpix / seconds / baseline:>10.2f}"
                   f"{mem.added / MB:>15.0f}{diff * 255:>7.2f}/255")

@@ -13,18 +13,23 @@ A document is a canvas size plus a stack of layers, bottom first, and per-docume
 * ``state``: the panels' state that belongs to the work, not to the app: models used, style
   image, seeds, latents, bookmarks, directions (JSON-able values; arrays go in ``arrays``).
 
-``gui/document.py`` wraps this in a QObject with a QUndoStack; the OpenRaster writer (a later
-issue) saves exactly this data. Only the compositing of visible image layers lives here.
+``gui/document/`` wraps this in a QObject with a QUndoStack; the OpenRaster format (engine/ora.py)
+saves exactly this data. The pure operations the GUI's undo commands build on live here too:
+compositing visible image layers, :func:`document_with_image` (a document showing a new image,
+the old one untouched) and colouring label maps (:func:`label_palette`, :func:`colorize_labels`).
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 LAYER_KINDS = ("image", "labels", "mask")
 BLEND_MODES = ("normal",)
@@ -156,3 +161,88 @@ class Document:
         doc = cls(width=int(rgba.shape[1]), height=int(rgba.shape[0]))
         doc.insert(Layer(name=name, kind="image", pixels=rgba))
         return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# documents made from others (never changing them)
+
+
+def document_with_image(old: Document | None, image: np.ndarray, name: str = "Image",
+                        recipe: dict | None = None) -> Document:
+    """A new Document showing ``image`` (HxW, HxWx3 or HxWx4 uint8), built without touching ``old``.
+
+    When ``old`` has an image layer, only its topmost image layer is replaced (its new ``recipe``
+    given here); other layers, label sets and state carry over. When the size differs (an
+    upscale of the flattened image) the other image layers are dropped — they are part of the
+    new image — and label and mask layers are resized to match (nearest neighbour). Without an
+    image layer in ``old`` a fresh one-layer document is made.
+    """
+    rgba = rgb_to_rgba(image)
+    height, width = rgba.shape[:2]
+    if old is not None and old.top("image") is not None:
+        top = old.top("image")
+        resized = (old.height, old.width) != (height, width)
+        layers = [
+            Layer(name=name, kind="image", pixels=rgba, id=layer.id, visible=layer.visible,
+                  opacity=layer.opacity, blend_mode=layer.blend_mode, locked=layer.locked, recipe=recipe)
+            if layer is top else resized_layer(layer, width, height)
+            for layer in old.layers
+            if layer is top or not (resized and layer.kind == "image")
+        ]
+        return Document(width=width, height=height, layers=layers, label_sets=copy.copy(old.label_sets),
+                        state=copy.copy(old.state), arrays=copy.copy(old.arrays))
+    document = Document.from_image(rgba, name=name)
+    document.layers[0].recipe = recipe
+    return document
+
+
+def resized_layer(layer: Layer, width: int, height: int) -> Layer:
+    """``layer`` itself when it already has this size (pixels), else a resized copy (same id,
+    attributes, recipe): image pixels smoothly (Lanczos), labels, instances and masks nearest."""
+    if layer.size == (height, width):
+        return layer
+    from PIL import Image
+
+    def resize(array: np.ndarray) -> np.ndarray:
+        if array.dtype == np.bool_:
+            return resize(array.astype(np.uint8)).astype(bool)
+        smooth = Image.Resampling.LANCZOS if array.ndim == 3 else Image.Resampling.NEAREST
+        return np.asarray(Image.fromarray(np.ascontiguousarray(array)).resize((width, height), smooth)).astype(array.dtype)
+
+    resized = copy.copy(layer)
+    resized.pixels = resize(layer.pixels)
+    if layer.instances is not None:
+        resized.instances = resize(layer.instances)
+    return resized
+
+
+# ---------------------------------------------------------------------------------------------
+# label map colours
+
+
+def label_palette(document: Document, layer: Layer) -> np.ndarray:
+    """Kx3 uint8 colours of ``layer``'s label set: the document's own copy, else the built-in set of
+    that name, else none (empty; :func:`colorize_labels` then uses VOC colours)."""
+    from engine import labelsets
+
+    data = document.label_sets.get(layer.label_set or "")
+    try:
+        if data is not None:
+            return labelsets.LabelSet.from_dict(data).palette()
+        if layer.label_set:
+            return labelsets.builtin(layer.label_set).palette()
+    except Exception:
+        log.debug("no palette for label set %r", layer.label_set, exc_info=True)
+    return np.zeros((0, 3), np.uint8)
+
+
+def colorize_labels(labels: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """HxW class indices -> HxWx3 uint8 (indices beyond ``palette`` get their VOC colours)."""
+    from engine.labelsets import voc_color
+
+    top = int(labels.max(initial=0)) + 1 if labels.size else 1
+    lut = np.zeros((max(top, len(palette), 1), 3), np.uint8)
+    lut[: len(palette)] = palette
+    for index in range(len(palette), len(lut)):
+        lut[index] = voc_color(index)
+    return lut[np.clip(labels, 0, None)]

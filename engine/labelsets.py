@@ -43,12 +43,14 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from engine.errors import ImageReadError, InputError
+from engine.resources import assets_dir
 
 log = logging.getLogger(__name__)
 
 FORMAT = "gan-studio-labelset"
 FORMAT_VERSION = 1
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "labelsets"
+#: the shipped label sets (package data, see engine.resources)
+ASSETS_DIR = assets_dir() / "labelsets"
 BUILTIN_NAMES = ("ade20k", "cocostuff", "cityscapes", "world")
 
 Color = tuple[int, int, int]

@@ -230,7 +230,7 @@ def label_palette(document: Document, layer: Layer) -> np.ndarray:
             return labelsets.LabelSet.from_dict(data).palette()
         if layer.label_set:
             return labelsets.builtin(layer.label_set).palette()
-    except Exception:  # noqa: BLE001 - a preview colour must never stop a save
+    except Exception:  # a preview colour must never stop a save
         log.debug("no palette for label set %r", layer.label_set, exc_info=True)
     return np.zeros((0, 3), np.uint8)
 
@@ -746,7 +746,7 @@ def export_label_map(document: Document, path: str | os.PathLike, layer_name: st
     try:
         label_set = labelsets.LabelSet.from_dict(data) if data else (
             labelsets.builtin(layer.label_set) if layer.label_set else None)
-    except Exception:  # noqa: BLE001 - the palette only colours the file; the indices are what matter
+    except Exception:  # the palette only colours the file; the indices are what matter
         log.debug("label set %r unavailable for export", layer.label_set, exc_info=True)
     with atomic_write(path) as tmp:
         labelsets.write_index_png(tmp, layer.pixels, label_set)

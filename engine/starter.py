@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+from engine.resources import checkpoints_dir
+
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
@@ -46,15 +48,12 @@ SHIPPED_LICENSE = ("Trained by GAN Studio on its own procedural starter world (a
 
 
 def _default_checkpoint_dir() -> Path:
-    """``checkpoints/`` of this install: through :mod:`engine.resources` (package data) when that
-    module exists, else next to the engine package (source checkout)."""
-    try:
-        from engine.resources import checkpoints_dir  # package data (importlib.resources)
-    except ImportError:
-        return Path(__file__).resolve().parents[1] / "checkpoints"
+    """``checkpoints/`` of this install (package data, see :mod:`engine.resources`). When it is
+    missing (a broken install) the path returned does not exist: the app opens without starters."""
     try:
         return checkpoints_dir()
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        log.warning("%s", exc)
         return Path(__file__).resolve().parents[1] / "checkpoints"
 
 

@@ -263,7 +263,7 @@ class Worker:
                 result = self._handler(job.request, ctx)
             except concurrent.futures.CancelledError as exc:
                 job.future.set_exception(exc if isinstance(exc, Cancelled) else Cancelled(str(exc)))
-            except BaseException as exc:  # noqa: BLE001 - any failure belongs to this job only
+            except BaseException as exc:  # any failure belongs to this job only
                 if not isinstance(exc, Exception):
                     log.error("engine job %s raised %s", job.future.job_id, type(exc).__name__)
                 else:

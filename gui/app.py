@@ -142,7 +142,7 @@ def run_app(argv: Sequence[str], engine_factory: Callable[[], Any], model_paths:
         log.error("the engine could not start: %s", exc)
         QMessageBox.critical(None, f"{APP_NAME} cannot start", str(exc))
         return 2
-    except Exception as exc:  # noqa: BLE001 - a person must see why the app did not open
+    except Exception as exc:  # a person must see why the app did not open
         log.exception("the engine could not start")
         QMessageBox.critical(None, f"{APP_NAME} cannot start",
                              f"The engine could not start ({type(exc).__name__}: {exc}). See the log for details.")

@@ -281,7 +281,7 @@ class Autosaver(QObject):
             log.warning("autosave failed: %s", exc)
             self.failed.emit(f"Autosave failed: {exc}")
             return
-        except Exception as exc:  # noqa: BLE001 - autosave must never take the window down
+        except Exception as exc:  # autosave must never take the window down
             log.exception("autosave failed")
             self.failed.emit(f"Autosave failed: {exc}")
             return

@@ -140,7 +140,7 @@ class EngineBridge(QObject):
             try:
                 future = self.engine.submit(request, channel=channel, progress=report_progress)
                 job_id = int(future.job_id)
-            except Exception as exc:  # noqa: BLE001 - a broken submit still answers through the Future
+            except Exception as exc:  # a broken submit still answers through the Future
                 log.exception("engine.submit failed for %s", type(request).__name__)
                 future = concurrent.futures.Future()
                 future.set_exception(exc)
@@ -203,7 +203,7 @@ class EngineBridge(QObject):
         handle.cancel_requested = True  # even if the engine finishes it anyway, it is not delivered
         try:
             self.engine.cancel(handle.future)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("engine.cancel failed")
             handle.future.cancel()
 
@@ -211,7 +211,7 @@ class EngineBridge(QObject):
         """Cancel the waiting and running jobs of ``channel``; anything still in flight there is dropped."""
         try:
             self.engine.cancel_channel(channel)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("engine.cancel_channel failed")
         for handle in list(self._handles.values()):
             if handle.channel == channel:
@@ -288,5 +288,5 @@ class EngineBridge(QObject):
         """Run a panel's callback; a bug there is logged, it must not break delivery of others."""
         try:
             callback(*args)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("engine callback %r failed", callback)

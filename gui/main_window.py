@@ -1,14 +1,16 @@
-"""The main window: canvas in the middle, one dock per workspace, menus and the status bar.
+"""The main window: canvas and workspace views in the middle, docks, menus and the status bar.
 
 The window receives the engine from its owner (main.py / gui.app) and talks to it only through
 :class:`gui.engine_bridge.EngineBridge` and ``engine.state()`` / ``engine.device_description``.
-It never imports torch.
+It knows workspaces only through :class:`gui.workspaces.base.Workspace` (built from
+:data:`gui.workspaces.table.WORKSPACES`); what the File menu does lives in
+:class:`gui.file_actions.FileActions` (``window.files``) and model loading in
+:class:`gui.model_loading.ModelLoader` (``window.model_loader``). It never imports torch.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
 from typing import Any, Callable, Iterable
 
@@ -17,7 +19,6 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -26,56 +27,30 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTabBar,
-    QInputDialog,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from engine import starter
-from engine.document import Layer
-from engine.errors import EngineError, MissingOptionError
-from engine.types import EngineState, ImageResult, LoadModelRequest, ModelRef, ModelSummary, TestPatternRequest
+from engine.types import EngineState, ImageResult, ModelSummary, TestPatternRequest
 from engine.version import APP_NAME, APP_VERSION
-from gui.autosave import Autosaver, offer_recovery
 from gui.canvas.view import CanvasView
 from gui.document import DocumentModel
 from gui.engine_bridge import EngineBridge
-from gui.history_panel import HistoryPanel
-from gui.layers_panel import LayersPanel
-from gui.latent.workspace import LatentWorkspaceController
-from gui.paint.workspace import PaintWorkspaceController
-from gui.inpaint.workspace import InpaintWorkspaceController
-from gui.panels.models import NO_MODEL_TEXT, ModelsPanel, short_name
-from gui.panels.train import TrainPanel
-from gui.settings import MODEL_EXTENSIONS, AppSettings, is_model_path
-from gui.upscale.workspace import UpscaleWorkspaceController
+from gui.file_actions import FileActions
+from gui.model_loading import ModelLoader
+from gui.panels.history import HistoryPanel
+from gui.panels.layers import LayersPanel
+from gui.panels.models import NO_MODEL_TEXT, ModelsPanel
+from gui.settings import AppSettings
+from gui.starter_models import StarterModels
+from gui.workspaces.base import Workspace
+from gui.workspaces.table import WORKSPACES
 
 log = logging.getLogger(__name__)
 
-#: Workspace controllers, in dock order. A controller is built as ``Controller(bridge, document_model,
-#: parent)`` and has ``TITLE``, ``view`` (a central view widget, shown as a tab, or None), ``panels``
-#: (its dock widgets, each with ``TITLE`` and an object name), ``accepts(summary)`` and
-#: ``use_model(summary, options)``: a loaded model goes to the first workspace that accepts it.
-WORKSPACE_CONTROLLERS = (PaintWorkspaceController, LatentWorkspaceController, InpaintWorkspaceController,
-                         UpscaleWorkspaceController)
-#: placeholder panels of workspaces that are not built yet
-WORKSPACE_PANELS = (TrainPanel,)
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
-OPEN_FILTER = ("Documents and images (*.ora *.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;"
-               "GAN Studio / OpenRaster documents (*.ora);;" + IMAGE_FILTER)
-DOCUMENT_FILTER = "GAN Studio document (OpenRaster) (*.ora)"
-DEFAULT_NEW_SIZE = (512, 512)  # width, height of File > New without an open document
-MODEL_FILTER = ("Model checkpoints (" + " ".join(f"*{ext}" for ext in MODEL_EXTENSIONS) + ");;All files (*)")
 STATE_POLL_MS = 250
-#: document.state key of the Latent explorer's model, its options and settings (state["latent"] is its library)
-LATENT_MODEL_STATE = "latent_model"
 SELF_TEST_SIZE = (512, 384)  # width, height
-
-
-def is_document_path(path: str) -> bool:
-    """True for GAN Studio / OpenRaster documents (.ora)."""
-    return str(path).lower().endswith(".ora")
 
 
 def format_duration(seconds: float | None) -> str:
@@ -164,8 +139,15 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks
                             | QMainWindow.DockOption.AllowNestedDocks)
 
+        self.recovery_folder = recovery_folder or self.settings.recovery_folder()
         self._build_central()
         self._build_docks()
+        self.model_loader = ModelLoader(self.bridge, self.models_panel, self.settings, self.workspaces, self,
+                                        self._show_error, self)
+        self.starters = StarterModels(self.model_loader, self.models_panel, self.settings, self,
+                                      checkpoints_folder, self)
+        self.files = FileActions(self.document, self.settings, self.workspaces, self.model_loader, self,
+                                 self._show_error, self.layers_panel.current_layer, self.recovery_folder, self)
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
@@ -180,24 +162,19 @@ class MainWindow(QMainWindow):
         self._state_timer.start()
         self.poll_engine_state()
 
-        self.recovery_folder = recovery_folder or self.settings.recovery_folder()
-        self.autosaver = Autosaver(self.document, self.recovery_folder, self.settings.autosave_minutes(), self)
-        self.autosaver.failed.connect(lambda message: self.statusBar().showMessage(message, 10000))
-        self._recovery_checked = False
-        QTimer.singleShot(0, self.check_recovery)  # once the window is up: what a crash left (never our own files)
-        self.autosaver.start()
+        # once the window is up: what a crash left (never our own files)
+        QTimer.singleShot(0, self.files.check_recovery)
+        self.files.autosaver.start()
 
-        self.checkpoints_folder = checkpoints_folder
-        self._starter_paths: set[str] = set()
-        self.refresh_model_catalog()
         model_paths = [str(p) for p in model_paths]
         for path in model_paths:
-            self.load_model(path)
+            self.model_loader.load(path)
+        self.starters.refresh()
         if not model_paths and (self.settings.load_starters() if load_starters is None else load_starters):
-            self.load_starter_models()
+            self.starters.load_all()
         images = [str(p) for p in image_paths] + ([str(image_path)] if image_path else [])
         if images:  # after the window shows, so a message box about a bad file has a parent on screen
-            QTimer.singleShot(0, lambda: [self.open_image(path) for path in images])
+            QTimer.singleShot(0, lambda: [self.files.open_image(path) for path in images])
 
     # ------------------------------------------------------------------ construction
 
@@ -209,13 +186,10 @@ class MainWindow(QMainWindow):
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
         self.views.addTab(self.canvas, "Image")
-        self.workspaces = [controller(self.bridge, self.document, self) for controller in WORKSPACE_CONTROLLERS]
+        self.workspaces: list[Workspace] = [kind(self.bridge, self.document, self) for kind in WORKSPACES]
         for workspace in self.workspaces:
             if workspace.view is not None:
                 self.views.addTab(workspace.view, workspace.TITLE)
-            requests = getattr(workspace, "load_model_requested", None)
-            if requests is not None:
-                requests.connect(self.load_model)
         central = QWidget()
         central.setObjectName("central")
         layout = QVBoxLayout(central)
@@ -225,9 +199,19 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.views, 1)
         self.setCentralWidget(central)
 
-    def workspace(self, title: str):
-        """The workspace controller called ``title`` (e.g. "Paint")."""
-        return next(w for w in self.workspaces if w.TITLE == title)
+    def workspace(self, name: str) -> Workspace:
+        """The workspace whose ``TITLE`` or ``KEY`` is ``name`` (e.g. "Paint" or "paint"); KeyError when none is."""
+        for workspace in self.workspaces:
+            if name in (workspace.TITLE, workspace.KEY):
+                return workspace
+        raise KeyError(f"no workspace called {name!r}")
+
+    def show_workspace(self, workspace: Workspace) -> None:
+        """Bring ``workspace``'s view and its first panel to the front."""
+        if workspace.view is not None:
+            self.show_view(workspace.view)
+        if workspace.panels:
+            self.show_panel(workspace.panels[0].TITLE)
 
     def show_view(self, widget: QWidget) -> None:
         """Bring a central view (the Image canvas or a workspace's view) to the front."""
@@ -243,7 +227,6 @@ class MainWindow(QMainWindow):
         models_dock.setMinimumWidth(260)
         first: QDockWidget | None = None
         panels = [panel for workspace in self.workspaces for panel in workspace.panels]
-        panels += [panel_class() for panel_class in WORKSPACE_PANELS]
         for panel in panels:
             dock = self._add_dock(panel, Qt.DockWidgetArea.RightDockWidgetArea)
             if first is None:
@@ -279,7 +262,7 @@ class MainWindow(QMainWindow):
             if any(other is not bar and tabs[bar] < tabs[other] for other in bars):
                 bar.hide()
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         QTimer.singleShot(0, self._hide_stale_tab_bars)
 
@@ -306,22 +289,22 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _checked=False: slot())
             return act
 
-        self.new_action = action("&New", self.new_document, QKeySequence.StandardKey.New,
+        self.new_action = action("&New", self.files.new_document, QKeySequence.StandardKey.New,
                                  "Start an empty document (Undo brings the current one back)")
-        self.open_action = action("&Open…", self.choose_file_to_open, QKeySequence.StandardKey.Open,
+        self.open_action = action("&Open…", self.files.choose_file_to_open, QKeySequence.StandardKey.Open,
                                   "Open a document (.ora) or an image")
         self.open_image_action = self.open_action
-        self.save_action = action("&Save", self.save, QKeySequence.StandardKey.Save,
+        self.save_action = action("&Save", self.files.save, QKeySequence.StandardKey.Save,
                                   "Save the document (layers, label maps, recipes) as .ora")
-        self.save_as_action = action("Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs,
+        self.save_as_action = action("Save &As…", self.files.save_as, QKeySequence.StandardKey.SaveAs,
                                      "Save the document as a new .ora file")
-        self.export_image_action = action("&Export image…", self.choose_export_image, "Ctrl+E",
+        self.export_image_action = action("&Export image…", self.files.choose_export_image, "Ctrl+E",
                                           "Save the flattened image as PNG, with the recipes of generated layers")
-        self.export_labels_action = action("Export &label map…", self.choose_export_label_map, None,
+        self.export_labels_action = action("Export &label map…", self.files.choose_export_label_map, None,
                                            "Save a label layer as an index PNG")
-        self.open_model_action = action("Open &model…", self.choose_model_to_open, "Ctrl+Shift+O",
+        self.open_model_action = action("Open &model…", self.model_loader.choose_file, "Ctrl+Shift+O",
                                         "Load a checkpoint (.safetensors, .pth, .pt, .bin, .pkl)")
-        self.open_model_folder_action = action("Open model &folder…", self.choose_model_folder_to_open, None,
+        self.open_model_folder_action = action("Open model &folder…", self.model_loader.choose_folder, None,
                                                "Load a model stored as a folder")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -413,12 +396,21 @@ class MainWindow(QMainWindow):
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         self.bridge.busy_changed.connect(self._bridge_busy)
         self.bridge.progress.connect(self._bridge_progress)
-        self.models_panel.open_model_requested.connect(self.choose_model_to_open)
-        self.models_panel.open_model_folder_requested.connect(self.choose_model_folder_to_open)
-        self.models_panel.load_requested.connect(self.load_model)
-        self.models_panel.models_folder_requested.connect(self.choose_models_folder)
-        self.banner.open_button.clicked.connect(self.choose_model_to_open)
-        self.banner.train_button.clicked.connect(lambda: self.show_panel("Train"))
+        self.models_panel.open_model_requested.connect(self.model_loader.choose_file)
+        self.models_panel.open_model_folder_requested.connect(self.model_loader.choose_folder)
+        self.banner.open_button.clicked.connect(self.model_loader.choose_file)
+        self.model_loader.status.connect(self._show_status)
+        self.model_loader.models_changed.connect(self._update_model_state)
+        self.model_loader.model_used.connect(self._model_used)
+        self.starters.status.connect(self._show_status)
+        self.files.status.connect(self._show_status)
+        self.files.document_shown.connect(lambda: self.show_panel("Layers"))
+        self.files.layer_added.connect(self.layers_panel.select_layer)
+        trainers = [w for w in self.workspaces if w.KEY == "train"]
+        if trainers:
+            self.banner.train_button.clicked.connect(lambda: self.show_workspace(trainers[0]))
+        else:
+            self.banner.train_button.hide()
 
     # ------------------------------------------------------------------ panels
 
@@ -431,507 +423,28 @@ class MainWindow(QMainWindow):
         self.restoreState(self._default_state)
         for dock in self.docks.values():
             dock.show()
-        self.docks["Paint"].raise_()
+        first = next((w.panels[0] for w in self.workspaces if w.panels), None)
+        if first is not None:
+            self.docks[first.TITLE].raise_()
 
-    # ------------------------------------------------------------------ images
+    # ------------------------------------------------------------------ models and recent files
 
-    def choose_image_to_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", self.settings.last_folder("image"), IMAGE_FILTER)
-        if path:
-            self.settings.set_last_folder("image", path)
-            self.open_image(path)
-
-    def open_image(self, path: str) -> bool:
-        """Read ``path`` onto the canvas as an undoable step. False (and a message) when it cannot be read.
-        A .ora file opens as a document (:meth:`open_document`)."""
-        if is_document_path(path):
-            return self.open_document(path)
-        from engine import imageio  # numpy + PIL only; imported late so a missing codec never blocks startup
-
-        try:
-            image = imageio.read_image(path)
-            image = self._displayable(image, path)
-        except EngineError as exc:
-            self._show_error("Could not open image", str(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001 - any unreadable file must leave the work as it was
-            log.exception("reading %s failed", path)
-            self._show_error("Could not open image", f"{short_name(path)} could not be read ({exc}).")
-            return False
-        self.document.replace_image(image, text=f"Open {short_name(path)}", path=os.path.abspath(path),
-                                    name=short_name(path), new_document=True)
-        self.settings.add_recent_file(path)
-        height, width = image.shape[:2]
-        self.statusBar().showMessage(f"Opened {short_name(path)} ({width}×{height})", 5000)
-        return True
-
-    def _displayable(self, image: np.ndarray, path: str) -> np.ndarray:
-        """The document holds 8-bit pixels; bring other depths there (with a note in the status bar)."""
-        if image.dtype == np.uint8:
-            return image
-        if image.dtype == np.uint16:
-            self.statusBar().showMessage(f"{short_name(path)} is 16-bit; it is shown and edited as 8-bit.", 8000)
-            return (image >> 8).astype(np.uint8)
-        if np.issubdtype(image.dtype, np.floating):
-            return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
-        raise EngineError(f"{short_name(path)} holds {image.dtype} pixels, which GAN Studio cannot show.")
-
-    def save(self) -> bool:
-        """Save to the document's .ora file (or, for a plain one-layer image opened from PNG, that PNG);
-        otherwise ask for a .ora file."""
-        path = self.document.path
-        if path and is_document_path(path):
-            return self.save_document(path)
-        if path and path.lower().endswith(".png") and self._is_plain_image():
-            return self.save_image(path)
-        return self.save_as()
-
-    def save_as(self) -> bool:
-        """Ask for a .ora file and save the document there."""
-        if self.document.document is None:
-            self._show_error("Nothing to save", "There is no document yet.")
-            return False
-        current = self.document.path
-        base = os.path.splitext(os.path.basename(current))[0] if current else "untitled"
-        folder = os.path.dirname(current) if current else self.settings.last_folder("save")
-        path, _ = QFileDialog.getSaveFileName(self, "Save document", os.path.join(folder, base + ".ora"),
-                                              DOCUMENT_FILTER)
-        if not path:
-            return False
-        if not path.lower().endswith(".ora"):
-            path += ".ora"
-        self.settings.set_last_folder("save", path)
-        return self.save_document(path)
-
-    def _is_plain_image(self) -> bool:
-        """True when a PNG holds all of the document: one plain image layer, nothing else."""
-        doc = self.document.document
-        if doc is None or len(doc.layers) != 1 or doc.state or doc.arrays:
-            return False
-        layer = doc.layers[0]
-        return layer.kind == "image" and layer.visible and layer.opacity == 1.0 and not layer.recipe
-
-    def save_image(self, path: str) -> bool:
-        """Write the composited image to ``path`` as PNG. False (and a message) when it fails."""
-        from engine import imageio
-
-        image = self.document.composite()
-        if image is None:
-            self._show_error("Nothing to save", "There is no image on the canvas yet.")
-            return False
-        if (image[:, :, 3] == 255).all():
-            image = np.ascontiguousarray(image[:, :, :3])
-        try:
-            imageio.write_png(path, image, text_chunks={"Software": f"{APP_NAME} {APP_VERSION}"})
-        except (OSError, EngineError) as exc:
-            log.warning("saving %s failed: %s", path, exc)
-            self._show_error("Could not save image", f"{path} could not be written: {exc}\n\nYour image is "
-                             "still open; try another folder or file name.")
-            return False
-        self.document.mark_saved(os.path.abspath(path))
-        self.settings.add_recent_file(path)
-        self.statusBar().showMessage(f"Saved {short_name(path)}", 5000)
-        return True
-
-    # ------------------------------------------------------------------ documents
-
-    def choose_file_to_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open", self.settings.last_folder("image"), OPEN_FILTER)
-        if path:
-            self.settings.set_last_folder("image", path)
-            self.open_image(path)
-
-    def new_document(self, width: int | None = None, height: int | None = None) -> None:
-        """An empty untitled document (the open one's size, else 512×512); Undo brings the old one back."""
-        doc = self.document.document
-        default = (doc.width, doc.height) if doc is not None else DEFAULT_NEW_SIZE
-        self.document.new_document(width or default[0], height or default[1])
-        self.show_panel("Layers")
-        self.statusBar().showMessage("New document. Paint, add layers, or drop images onto the window.", 5000)
-
-    def open_document(self, path: str) -> bool:
-        """Open a .ora document (an undoable step; the opened file is the saved state). False (and a
-        message) when it cannot be opened; what could not be restored is shown as a note."""
-        try:
-            warnings = self.document.open_ora(path)
-        except EngineError as exc:
-            self._show_error("Could not open document", str(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001 - a bad file must leave the work as it was
-            log.exception("opening %s failed", path)
-            self._show_error("Could not open document", f"{short_name(path)} could not be opened ({exc}).")
-            return False
-        self.settings.add_recent_file(path)
-        self.show_panel("Layers")
-        doc = self.document.document
-        missing = self.restore_document_models()
-        opened = f"Opened {short_name(path)} ({doc.width}×{doc.height}, {len(doc.layers)} layers)"
-        if missing:
-            self.statusBar().showMessage(f"{opened}. " + " ".join(missing), 15000)
-        else:
-            self.statusBar().showMessage(opened, 5000)
-        if warnings:
-            self._show_error("Some parts could not be opened",
-                             f"{short_name(path)} was opened, but:\n\n• " + "\n• ".join(warnings))
-        return True
-
-    def save_document(self, path: str) -> bool:
-        """Write the document to ``path`` as .ora (atomically). False (and a message) when it fails."""
-        if self.document.document is None:
-            self._show_error("Nothing to save", "There is no document yet.")
-            return False
-        self._capture_workspace_state()
-        try:
-            self.document.save_ora(path)
-        except EngineError as exc:
-            log.warning("saving %s failed: %s", path, exc)
-            self._show_error("Could not save document", f"{exc}\n\nYour document is still open; try another folder "
-                             "or file name.")
-            return False
-        self.settings.add_recent_file(path)
-        self.statusBar().showMessage(f"Saved {short_name(path)}", 5000)
-        return True
-
-    def _capture_workspace_state(self) -> None:
-        """Store what belongs to the work in the document before saving: the Paint model, seed and
-        style, the label sets of label layers (so reopening shows the same classes), and the Latent
-        model with its settings (:meth:`restore_document_models` brings the models back)."""
-        doc = self.document.document
-        paint = next((w for w in self.workspaces if w.TITLE == "Paint"), None)
-        if paint is not None:
-            session = paint.session
-            palette = session.palette
-            for layer in doc.layers:
-                if layer.kind == "labels" and layer.label_set == palette.name and layer.label_set not in doc.label_sets:
-                    doc.label_sets[layer.label_set] = palette.label_set.to_dict()
-            if session.model is not None:
-                doc.state["paint"] = {"model": session.model.path, "model_options": dict(session.model_options),
-                                      "seed": int(session.seed), "style_path": session.style_path}
-        latent = next((w for w in self.workspaces if w.TITLE == "Latent"), None)
-        if latent is not None and latent.session.model is not None:
-            session = latent.session
-            doc.state[LATENT_MODEL_STATE] = {"model": session.model.path,
-                                             "model_options": dict(session.model_options),
-                                             "settings": session.settings.to_dict()}
-
-    def restore_document_models(self) -> list[str]:
-        """Load the models the open document was saved with (``state["paint"]``: model, options, seed
-        and style; ``state["latent_model"]``: model, options and explorer settings), each through
-        :meth:`load_model` unless it is loaded already; the settings apply once it has loaded.
-        Returns a sentence for each checkpoint that is no longer there (the document stays open)."""
-        doc = self.document.document
-        if doc is None:
-            return []
-        missing = []
-        for title, key in (("Paint", "paint"), ("Latent", LATENT_MODEL_STATE)):
-            saved = doc.state.get(key)
-            if not isinstance(saved, dict) or not saved.get("model"):
-                continue
-            model = str(saved["model"])
-            options = saved.get("model_options")
-            options = dict(options) if isinstance(options, dict) else {}
-            workspace = next((w for w in self.workspaces if w.TITLE == title), None)
-            if workspace is None:
-                continue
-            if not os.path.exists(model):
-                log.info("the %s model of the document, %s, is gone", title, model)
-                missing.append(f"Its {title} model {model} is not there any more; open it or another one "
-                               f"with File > Open model.")
-                continue
-            if title == "Paint":
-                style_path = saved.get("style_path")
-                try:
-                    seed = int(saved.get("seed", 0))
-                except (TypeError, ValueError):
-                    seed = 0
-                recipe = {"model": model, "model_options": options, "seed": seed}
-                if style_path and os.path.isfile(str(style_path)):
-                    recipe.update(style="image", style_path=str(style_path))
-                workspace.open_recipe(recipe)
-            else:
-                settings = saved.get("settings")
-                workspace.session.restore(model, options, settings if isinstance(settings, dict) else None)
-        return missing
-
-    def choose_export_image(self) -> None:
-        if not self.document.has_image:
-            self._show_error("Nothing to export", "The document has no image layer yet.")
+    def _model_used(self, workspace: Workspace | None, summary: ModelSummary) -> None:
+        """Show the workspace that took a freshly loaded model (the Models panel when none did).
+        The starter models load quietly, except Paint's, which comes to the front."""
+        if self.starters.is_starter(summary.path) and (workspace is None or workspace.KEY != "paint"):
             return
-        current = self.document.path
-        base = os.path.splitext(os.path.basename(current))[0] if current else "untitled"
-        folder = os.path.dirname(current) if current else self.settings.last_folder("save")
-        path, _ = QFileDialog.getSaveFileName(self, "Export image", os.path.join(folder, base + ".png"),
-                                              "PNG image (*.png)")
-        if path:
-            if not path.lower().endswith(".png"):
-                path += ".png"
-            self.export_image(path)
-
-    def export_image(self, path: str) -> bool:
-        """The flattened document as PNG with the recipes of its generated layers (the document's own
-        file and saved state do not change). False (and a message) when it fails."""
-        from engine.ora import export_png
-
-        if self.document.document is None:
-            self._show_error("Nothing to export", "There is no document yet.")
-            return False
-        try:
-            export_png(self.document.document, path)
-        except (OSError, EngineError) as exc:
-            self._show_error("Could not export image", f"{path} could not be written: {exc}")
-            return False
-        self.statusBar().showMessage(f"Exported {short_name(path)}", 5000)
-        return True
-
-    def _label_layer_to_export(self) -> Layer | None:
-        current = self.layers_panel.current_layer()
-        if current is not None and current.kind == "labels":
-            return current
-        doc = self.document.document
-        return doc.top("labels") if doc is not None else None
-
-    def choose_export_label_map(self) -> None:
-        layer = self._label_layer_to_export()
-        if layer is None:
-            self._show_error("Nothing to export", "The document has no label map layer.")
-            return
-        folder = self.settings.last_folder("save")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export label map '{layer.name}'",
-                                              os.path.join(folder, "labels.png"), "Index PNG (*.png)")
-        if path:
-            if not path.lower().endswith(".png"):
-                path += ".png"
-            self.export_label_map(path, layer.id)
-
-    def export_label_map(self, path: str, layer_id: str | None = None) -> bool:
-        """A label layer (default: the selected or topmost one) as an index PNG."""
-        from engine.ora import export_label_map
-
-        layer = self._label_layer_to_export() if layer_id is None else self.document.layer(layer_id)
-        if layer is None:
-            self._show_error("Nothing to export", "The document has no label map layer.")
-            return False
-        try:
-            export_label_map(self.document.document, path, layer.id)
-        except (OSError, EngineError) as exc:
-            self._show_error("Could not export label map", f"{path} could not be written: {exc}")
-            return False
-        self.statusBar().showMessage(f"Exported label map '{layer.name}' to {short_name(path)}", 5000)
-        return True
-
-    def add_image_layer_from_file(self, path: str) -> bool:
-        """Add an image file as a new layer on top (undoable); it is scaled down to fit the document
-        if larger, and centred. Without a document it opens as one."""
-        from engine import imageio
-        from engine.document import rgb_to_rgba
-
-        doc = self.document.document
-        if doc is None:
-            return self.open_image(path)
-        try:
-            image = rgb_to_rgba(self._displayable(imageio.read_image(path), path))
-        except EngineError as exc:
-            self._show_error("Could not add image", str(exc))
-            return False
-        except Exception as exc:  # noqa: BLE001
-            log.exception("reading %s failed", path)
-            self._show_error("Could not add image", f"{short_name(path)} could not be read ({exc}).")
-            return False
-        pixels = fit_into(image, doc.width, doc.height)
-        self.document.add_layer(Layer(name=short_name(path), kind="image", pixels=pixels),
-                                text=f"Add image {short_name(path)}")
-        self.layers_panel.select_layer(self.document.document.layers[-1].id)
-        self.statusBar().showMessage(f"Added {short_name(path)} as a new layer", 5000)
-        return True
-
-    # ------------------------------------------------------------------ crash recovery
-
-    def check_recovery(self) -> bool:
-        """Offer the newest autosave a crashed session left (once per window). True when one was recovered."""
-        if self._recovery_checked:
-            return False
-        self._recovery_checked = True
-        from engine.ora import read_ora
-        from gui.commands import ReplaceDocumentCommand
-
-        try:
-            candidate = offer_recovery(self, self.recovery_folder)
-        except OSError as exc:
-            log.warning("could not look for autosaves in %s: %s", self.recovery_folder, exc)
-            return False
-        if candidate is None:
-            return False
-        try:
-            document, warnings = read_ora(candidate.ora)
-        except EngineError as exc:
-            self._show_error("Could not recover", f"{exc}\n\nThe autosave stays in {self.recovery_folder}.")
-            return False
-        self.document.undo_stack.push(ReplaceDocumentCommand(self.document, document, candidate.document_path,
-                                                             f"Recover {candidate.name}"))
-        candidate.discard()  # this window's autosaver keeps it safe from now on
-        self.show_panel("Layers")
-        missing = self.restore_document_models()
-        self.statusBar().showMessage(" ".join([f"Recovered {candidate.describe()}. Save it to keep it."] + missing), 10000)
-        if warnings:
-            self._show_error("Some parts could not be recovered", "\n".join(warnings))
-        return True
-
-    # ------------------------------------------------------------------ models
-
-    def choose_model_to_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", self.settings.last_folder("model"), MODEL_FILTER)
-        if path:
-            self.settings.set_last_folder("model", path)
-            self.load_model(path)
-
-    def choose_model_folder_to_open(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open model folder", self.settings.last_folder("model"))
-        if path:
-            self.settings.set_last_folder("model", path)
-            self.load_model(path)
-
-    def load_model(self, path: str, options: dict | None = None):
-        """Ask the engine to load ``path`` (with official ``options`` the file cannot tell);
-        the Models panel shows the outcome. Returns the job handle."""
-        options = dict(options or {})
-        self.models_panel.model_loading(path)
-        self.statusBar().showMessage(f"Loading {short_name(path)}…")
-        return self.bridge.submit(
-            LoadModelRequest(ModelRef(str(path), options)),
-            on_result=lambda summary: self._model_loaded(path, summary, options),
-            on_error=lambda message, exc: self._model_failed(path, message, exc, options),
-            on_cancel=lambda: self.models_panel.model_failed(path, "loading was cancelled"),
-        )
-
-    def _model_loaded(self, path: str, summary: ModelSummary, options: dict | None = None) -> None:
-        self.models_panel.model_loaded(summary, requested_path=path)
-        is_starter = path in self._starter_paths
-        if not is_starter:
-            self.settings.add_recent_file(path)
-        self._update_model_state()
-        for workspace in self.workspaces:
-            if workspace.accepts(summary):
-                workspace.use_model(summary, options or {})
-                if is_starter and workspace.TITLE == "Paint":
-                    self._paint_example_scene(workspace)
-                if is_starter and workspace.TITLE != "Paint":
-                    break  # starters load quietly; the Paint workspace is the one in front
-                if workspace.view is not None:
-                    self.show_view(workspace.view)
-                self.show_panel(workspace.panels[0].TITLE)
-                break
+        if workspace is not None:
+            self.show_workspace(workspace)
         else:
             self.show_panel("Models")
-        self.statusBar().showMessage(
-            f"Loaded {short_name(path)}: {summary.family}, {summary.parameter_count:,} parameters", 8000)
-
-    # ------------------------------------------------------------------ starter and user models
-
-    def refresh_model_catalog(self) -> starter.StarterScan:
-        """List the shipped models (checksums verified) and the user's models folder in the
-        Models panel; returns the scan of the shipped ones."""
-        folder = self.checkpoints_folder
-        found = starter.scan(None if folder is None else folder)
-        users = starter.user_models(self.settings.models_folder())
-        self.models_panel.set_catalog([*found.models, *users], found.problems)
-        return found
-
-    def load_starter_models(self) -> list[str]:
-        """Load the shipped starter models (one per workspace) into their workspaces. A file that
-        does not match its manifest checksum is reported in the status bar and the Models panel,
-        never loaded. Returns the paths being loaded."""
-        found = self.refresh_model_catalog()
-        if found.problems:
-            self.statusBar().showMessage(found.problems[0], 15000)
-        chosen: dict[str, str] = {}
-        for model in found.models:
-            chosen.setdefault(model.workspace, model.path)
-        for path in chosen.values():
-            self._starter_paths.add(path)
-            self.load_model(path)
-        return list(chosen.values())
-
-    def _paint_example_scene(self, workspace) -> None:
-        """Give a fresh Paint document the example world scene (an undoable step), so the first
-        render shows what the model does. A label map the user already painted is never touched."""
-        session = workspace.session
-        if session.translates_images:
-            return
-        layer = session.ensure_label_layer()
-        eraser = session.brush.eraser_class
-        if not np.all(layer.pixels == eraser):
-            return
-        try:
-            labels = starter.example_scene_labels(*layer.pixels.shape)
-        except (ValueError, ImportError) as exc:
-            log.warning("no example scene: %s", exc)
-            return
-        if int(labels.max()) >= len(session.palette):
-            return  # the model's label set is not the world's
-        session.set_labels(labels, "Example scene")
-
-    def choose_models_folder(self) -> None:
-        """Pick the folder of the user's own models (a setting); the Models panel lists it."""
-        path = QFileDialog.getExistingDirectory(self, "Your models folder", self.settings.models_folder()
-                                                or self.settings.last_folder("model"))
-        if path:
-            self.settings.set_models_folder(path)
-            self.refresh_model_catalog()
-
-    def ask_model_option(self, path: str, message: str, option: str) -> object | None:
-        """Ask the user for an option the checkpoint cannot tell; None when they cancel."""
-        text, ok = QInputDialog.getText(
-            self, "This model needs an option",
-            f"{message}\n\nValue of '{option}' for {short_name(path)}:")
-        if not ok or not text.strip():
-            return None
-        from engine.commands.common import parse_option_value
-
-        return parse_option_value(text.strip())
-
-    def _model_failed(self, path: str, message: str, error: BaseException | None = None,
-                      options: dict | None = None) -> None:
-        option = getattr(error, "option", None)
-        if isinstance(error, MissingOptionError) and option and option not in (options or {}):
-            value = self.ask_model_option(path, message, option)
-            if value is not None:
-                self.load_model(path, {**(options or {}), option: value})
-                return
-        self.models_panel.model_failed(path, message)
-        self.statusBar().clearMessage()
-        self._show_error("Could not load model", message)
 
     def _update_model_state(self) -> None:
         self.banner.setVisible(not self.models_panel.has_model)
 
-    # ------------------------------------------------------------------ recent files
-
     @Slot()
     def rebuild_recent_menu(self) -> None:
-        menu = self.recent_menu
-        menu.clear()
-        files = self.settings.recent_files()
-        for path in files:
-            kind = "model" if is_model_path(path) else "document" if is_document_path(path) else "image"
-            act = menu.addAction(f"{short_name(path)}  ({kind})")
-            act.setToolTip(path)
-            act.setStatusTip(path)
-            act.triggered.connect(lambda _checked=False, p=path: self.open_recent(p))
-        if files:
-            menu.addSeparator()
-            menu.addAction("Clear list", self.settings.clear_recent_files)
-        else:
-            menu.addAction("No recent files").setEnabled(False)
-
-    def open_recent(self, path: str) -> None:
-        if not os.path.exists(path):
-            self.settings.remove_recent_file(path)
-            self._show_error("File not found", f"{path} no longer exists; it was removed from the recent files.")
-            return
-        if is_model_path(path):
-            self.load_model(path)
-        else:
-            self.open_image(path)
+        self.files.fill_recent_menu(self.recent_menu)
 
     # ------------------------------------------------------------------ diagnostics
 
@@ -973,7 +486,7 @@ class MainWindow(QMainWindow):
         """Read ``engine.state()`` (cheap) and update the status bar labels when they change."""
         try:
             state = self.engine.state()
-        except Exception:  # noqa: BLE001 - the status bar must never take the window down
+        except Exception:
             log.debug("engine.state() failed", exc_info=True)
             texts = ("engine unavailable", self.last_job_label.text())
         else:
@@ -1025,24 +538,16 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ drag and drop
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+    def dropEvent(self, event: QDropEvent) -> None:
         """Checkpoints load as models, .ora files open, images become new layers (undoable)."""
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self.open_dropped(url.toLocalFile())
+                self.files.open_dropped(url.toLocalFile())
         event.acceptProposedAction()
-
-    def open_dropped(self, path: str) -> None:
-        if is_model_path(path):
-            self.load_model(path)
-        elif is_document_path(path):
-            self.open_document(path)
-        else:
-            self.add_image_layer_from_file(path)
 
     # ------------------------------------------------------------------ settings and closing
 
@@ -1058,7 +563,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         self.settings.save_window(self.saveGeometry(), self.saveState())
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.confirm_close and self.document.is_modified and self.document.document is not None:
             answer = QMessageBox.question(
                 self, "Unsaved changes",
@@ -1067,11 +572,11 @@ class MainWindow(QMainWindow):
                 QMessageBox.StandardButton.Save,
             )
             if answer == QMessageBox.StandardButton.Cancel or (
-                    answer == QMessageBox.StandardButton.Save and not self.save()):
+                    answer == QMessageBox.StandardButton.Save and not self.files.save()):
                 event.ignore()
                 return
         self.save_settings()
-        self.autosaver.finish()  # a clean exit: nothing to recover next time
+        self.files.autosaver.finish()  # a clean exit: nothing to recover next time
         self.shutdown_engine()
         event.accept()
 
@@ -1084,29 +589,19 @@ class MainWindow(QMainWindow):
         self.bridge.close()
         try:
             self._shutdown()
-        except Exception:  # noqa: BLE001 - closing must always succeed
+        except Exception:
             log.exception("engine shutdown failed")
 
     # ------------------------------------------------------------------ messages
+
+    def _show_status(self, message: str, milliseconds: int = 0) -> None:
+        """A status bar message for ``milliseconds`` (0: until replaced); an empty one clears it."""
+        if message:
+            self.statusBar().showMessage(message, milliseconds)
+        else:
+            self.statusBar().clearMessage()
 
     def _show_error(self, title: str, message: str) -> None:
         """Tell the user what went wrong (a modal warning); the work on the canvas is untouched."""
         log.info("%s: %s", title, message)
         QMessageBox.warning(self, title, message)
-
-
-def fit_into(image, width: int, height: int):
-    """HxWx4 ``image`` centred on a transparent ``width``×``height`` canvas, scaled down (keeping its
-    aspect) when it is larger."""
-    from PIL import Image
-
-    h, w = image.shape[:2]
-    scale = min(1.0, width / w, height / h)
-    if scale < 1.0:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        image = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
-        h, w = image.shape[:2]
-    canvas = np.zeros((height, width, 4), np.uint8)
-    y, x = (height - h) // 2, (width - w) // 2
-    canvas[y:y + h, x:x + w] = image
-    return canvas

@@ -2,8 +2,9 @@
 
 :class:`ModelJobSession` keeps the models loaded in this session (newest first, at most
 :data:`RECENT_MODELS`) with the options each was loaded with, the chosen one, and the bookkeeping
-of one cancellable engine job at a time (:meth:`ModelJobSession._submit`) whose result stays in
-``last`` until it is applied or discarded. Nothing here imports torch.
+of one cancellable engine job at a time (a :class:`gui.jobs.TrackedJob`, started by
+:meth:`ModelJobSession._submit`) whose result stays in ``last`` until it is applied or discarded.
+Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from engine.types import ModelRef, ModelSummary
+from gui.jobs import TrackedJob
 
 #: how many loaded models a workspace's model picker remembers
 RECENT_MODELS = 8
@@ -45,7 +47,9 @@ class ModelJobSession(QObject):
         self.model: ModelSummary | None = None
         self.last = None
         self.last_message = ""
-        self._handle = None
+        self.job = TrackedJob(bridge, self)
+        self.job.running_changed.connect(self.running_changed)
+        self.job.progress.connect(self.progress)
 
     def _say(self, text: str, *args) -> None:
         raise NotImplementedError
@@ -69,41 +73,23 @@ class ModelJobSession(QObject):
 
     @property
     def is_running(self) -> bool:
-        return self._handle is not None
+        return self.job.is_running
 
     def source_image(self) -> np.ndarray | None:
         """The document image as the model will get it (HxWx4 uint8 RGBA), or None when there is none."""
         return self.docs.composite()
 
-    def _submit(self, request, channel: str, on_result: Callable[[Any, Any], None], cancel_text: str,
+    def _submit(self, request, channel: str, on_result: Callable[[Any], None], cancel_text: str,
                 *error_args) -> None:
-        """Send ``request`` to the engine as the current job: ``on_result(handle, result)`` when it
-        is done; errors (said with ``error_args``) and cancels end it with a message."""
-        handle = self.bridge.submit(
-            request, channel,
-            on_result=lambda result: on_result(handle, result),
-            on_error=lambda message, _exc: self._on_finished(handle, message, *error_args),
-            on_progress=lambda fraction, text: self._on_progress(handle, fraction, text),
-            on_cancel=lambda: self._on_finished(handle, cancel_text),
-        )
-        self._handle = handle
-        self.running_changed.emit(True)
-        self.progress.emit(0.0, "starting")
+        """Send ``request`` to the engine as the current job (replacing a running one):
+        ``on_result(result)`` when it is done; an error (said with ``error_args``) or a cancel
+        (said as ``cancel_text``) ends it with a message."""
+        self.job.submit(request, channel, on_result,
+                        on_error=lambda message, _exc: self._say(message, *error_args),
+                        on_cancel=lambda: self._say(cancel_text))
 
     def cancel(self) -> None:
-        if self._handle is not None:
-            self.bridge.cancel(self._handle)
-
-    def _on_progress(self, handle, fraction: float | None, text: str) -> None:
-        if handle is self._handle:
-            self.progress.emit(fraction, text)
-
-    def _on_finished(self, handle, message: str, *say_args) -> None:
-        if handle is not self._handle:
-            return
-        self._handle = None
-        self.running_changed.emit(False)
-        self._say(message, *say_args)
+        self.job.cancel()
 
     # ------------------------------------------------------------------ the result
 

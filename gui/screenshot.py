@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None, engine_factory: Callable[[], Any] | 
         else:
             from engine.service import Engine  # imports torch; only here, never at module import
 
-            engine_factory = lambda: Engine(device="cpu")  # noqa: E731
+            engine_factory = lambda: Engine(device="cpu")
     engine = engine_factory()
     os.makedirs(args.out_dir, exist_ok=True)
     written: list[str] = []
@@ -169,7 +169,7 @@ def _first_minute(app, engine, tmp: str, shoot) -> None:
     window.resize(*WINDOW_SIZE)
     window.show()
     paint = window.workspace("Paint").session
-    _wait(app, lambda: paint.last is not None and len(window.models_panel.summaries) == len(window._starter_paths),
+    _wait(app, lambda: paint.last is not None and len(window.models_panel.summaries) == len(window.starters.paths),
           timeout_s=300)
     window.show_panel("Models")
     window.show_panel("Paint")

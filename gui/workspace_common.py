@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.signals import blocked_signals
+
 HINT_COLOR = "#a8a8ae"
 ERROR_COLOR = "#ff8a80"
 #: checkable buttons (mask tools, Mask/Compare) show which one is on
@@ -86,9 +88,8 @@ def hint_label(text: str = "") -> QLabel:
 
 def sync_slider(slider: QSlider, value: int) -> None:
     """Move ``slider`` to ``value`` without emitting its signals."""
-    slider.blockSignals(True)
-    slider.setValue(value)
-    slider.blockSignals(False)
+    with blocked_signals(slider):
+        slider.setValue(value)
 
 
 class ScrollingDockPanel(QWidget):
@@ -178,16 +179,15 @@ class ModelJobPanel(ScrollingDockPanel):
         """Refill the combo with the session's recent models (``label(summary)``), the current one
         selected; ``empty_text`` (and disabled) when none is loaded."""
         session = self.session
-        self.model_combo.blockSignals(True)
-        self.model_combo.clear()
-        for summary in session.models:
-            self.model_combo.addItem(label(summary), summary.path)
-            self.model_combo.setItemData(self.model_combo.count() - 1, summary.path, Qt.ItemDataRole.ToolTipRole)
-        if session.model is not None:
-            self.model_combo.setCurrentIndex(self.model_combo.findData(session.model.path))
-        else:
-            self.model_combo.addItem(empty_text)
-        self.model_combo.blockSignals(False)
+        with blocked_signals(self.model_combo):
+            self.model_combo.clear()
+            for summary in session.models:
+                self.model_combo.addItem(label(summary), summary.path)
+                self.model_combo.setItemData(self.model_combo.count() - 1, summary.path, Qt.ItemDataRole.ToolTipRole)
+            if session.model is not None:
+                self.model_combo.setCurrentIndex(self.model_combo.findData(session.model.path))
+            else:
+                self.model_combo.addItem(empty_text)
         self.model_combo.setEnabled(bool(session.models))
 
     def _update_run_buttons(self, can_run: bool) -> None:
@@ -236,7 +236,7 @@ class RefreshOnShow:
         else:
             self._dirty = True  # composited when the tab is shown, not on every edit elsewhere
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._dirty:
             self.refresh()

@@ -13,7 +13,7 @@ from PIL import Image
 from engine.imageio import read_png_text
 from engine.labelsets import read_index_png
 from engine.ora import write_ora
-from tests.engine.test_ora import sample_document
+from tests.helpers import sample_document
 
 REPO = Path(__file__).resolve().parents[1]
 

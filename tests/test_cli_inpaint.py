@@ -12,27 +12,16 @@ import numpy as np
 import pytest
 
 from engine.imageio import read_image, write_png
+from tests.helpers import save_tiny_inpainter, save_tiny_upscaler
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
-    import torch
-
-    from engine.models.loaded import LoadedModel
-    from engine.loaders.native import save
-    from engine.models import context_encoder, srvgg
-
     folder = tmp_path_factory.mktemp("models")
-    torch.manual_seed(0)
-    config = context_encoder.ContextEncoderConfig(resolution=32, base_width=8, max_width=16, disc_base_width=8)
-    inpainter = save(LoadedModel(path="ce", family="context_encoder", source_format="test", config=config,
-                                 networks=context_encoder.build_networks(config)), folder / "ce.safetensors")
-    sr_config = srvgg.SRVGGConfig(num_feat=4, num_conv=1, upscale=2)
-    upscaler = save(LoadedModel(path="sr", family="srvgg", source_format="test", config=sr_config,
-                                networks=srvgg.build_networks(sr_config)), folder / "sr.safetensors")
-    return {"inpaint": inpainter, "upscale": upscaler}
+    inpainter = save_tiny_inpainter(folder / "ce.safetensors", max_width=16, overlap=4)
+    return {"inpaint": inpainter, "upscale": save_tiny_upscaler(folder / "sr.safetensors")}
 
 
 @pytest.fixture()

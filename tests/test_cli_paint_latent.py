@@ -12,7 +12,7 @@ import pytest
 
 from engine.imageio import read_image, read_recipe
 from engine.labelsets import write_color_png, write_index_png, generic
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root
 
 REPO = Path(__file__).resolve().parents[1]
 SPADE_SEG = compat_root() / "spade" / "seg" / "latest_net_G.pth"

@@ -11,27 +11,15 @@ import numpy as np
 import pytest
 
 from engine.imageio import read_image, write_png
+from tests.helpers import save_tiny_upscaler
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _save_model(path: Path, seed: int) -> Path:
-    import torch
-
-    from engine.models.loaded import LoadedModel
-    from engine.loaders.native import save
-    from engine.models import srvgg
-
-    torch.manual_seed(seed)
-    config = srvgg.SRVGGConfig(num_feat=4, num_conv=1, upscale=2)
-    networks = srvgg.build_networks(config)
-    return save(LoadedModel(path=str(path), family="srvgg", source_format="test", config=config, networks=networks), path)
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("models")
-    return _save_model(folder / "sr_a.safetensors", 0), _save_model(folder / "sr_b.safetensors", 1)
+    return save_tiny_upscaler(folder / "sr_a.safetensors", 0), save_tiny_upscaler(folder / "sr_b.safetensors", 1)
 
 
 def _image(h: int, w: int, channels: int | None = 3, dtype=np.uint8, seed: int = 0) -> np.ndarray:

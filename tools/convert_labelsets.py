@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.labelsets import LabelClass, LabelSet  # noqa: E402
+from engine.labelsets import LabelClass, LabelSet
 
 TITLES = {
     "ade20k": ("ADE20K (150 classes)", "ADE20K scene parsing classes in the index order SPADE's ade20k checkpoints receive."),

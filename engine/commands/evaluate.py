@@ -11,7 +11,7 @@ import argparse
 import json
 
 from engine.commands.common import add_model_options, model_options
-from engine.commands.world import _ProgressBar
+from engine.commands.world import ProgressBar
 
 NAME = "evaluate"
 HELP = ("score a model on held-out scenes of the starter world: FCN score (SPADE, pix2pixHD), world feature "
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(args.checkpoint, model_options(args))
     model.to(select_device(getattr(args, "device", None)).device)  # the judges themselves run on the CPU
-    bar = _ProgressBar("evaluating")
+    bar = ProgressBar("evaluating")
     try:
         report = evaluate(model, args.n, lambda done, total, message: bar(done, total), args.images)
     finally:

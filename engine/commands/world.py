@@ -11,8 +11,9 @@ import argparse
 import sys
 import time
 
+from engine.data.world.seeds import HELD_OUT_START
+
 NAME = "world"
-HELD_OUT_START = 1_000_000
 HELP = ("write scenes of the procedural starter world as a dataset folder (paired labels/images, flat images, or "
         "one folder per biome); seeds from 1,000,000 are held out for evaluation")
 
@@ -29,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--append", action="store_true", help="add to a folder that is not empty (existing files are kept)")
 
 
-class _ProgressBar:
+class ProgressBar:
     """A one-line progress bar on stderr (only when stderr is a terminal)."""
 
     def __init__(self, label: str):
@@ -54,7 +55,7 @@ class _ProgressBar:
 def run(args: argparse.Namespace) -> int:
     from engine.data.world.writer import write_dataset
 
-    bar = _ProgressBar("rendering")
+    bar = ProgressBar("rendering")
     try:
         report = write_dataset(args.out_dir, args.count, args.resolution, args.layout, args.seed, args.append, bar)
     finally:

@@ -201,6 +201,12 @@ def _stylegan2(model: LoadedModel, n: int, progress: Progress, ctx) -> Report:
     return Report(model.family, model.path, n, (HELD_OUT_START, HELD_OUT_START + 2 * n - 1), rows, notes)
 
 
+def held_out_seeds_of_biome(biome: int, count: int) -> list[int]:
+    """The first ``count`` held-out seeds whose own biome (``seed % 7``) is ``biome``."""
+    first = HELD_OUT_START + (biome - HELD_OUT_START) % len(BIOME_NAMES)
+    return [first + len(BIOME_NAMES) * k for k in range(count)]
+
+
 def _world_images(seeds, size: int, progress: Progress, offset: int, total: int, biome=None) -> np.ndarray:
     images = []
     for i, seed in enumerate(seeds):
@@ -236,7 +242,7 @@ def _biggan(model: LoadedModel, n: int, progress: Progress, ctx) -> Report:
             fakes.append(sample(model, request, ctx).image)
             done += 1
             progress(done, total, f"sampling {biome}")
-        seeds = [HELD_OUT_START + b + len(BIOME_NAMES) * k for k in range(per)]  # held-out seeds of this biome
+        seeds = held_out_seeds_of_biome(b, per)
         reals = _world_images(seeds, size, progress, done, total)
         done += per
         fakes_arr = np.stack(fakes)

@@ -13,6 +13,10 @@ Steps:
 3. measure each on ``--eval-images`` held-out scenes (seeds from 1,000,000): classifier accuracy,
    segmenter pixel accuracy and mean IoU; store them in the files' metadata as ``ceiling``.
 
+``--remeasure`` trains nothing: it measures the ceilings of the judges already in ``--out`` on
+freshly rendered held-out scenes (and puts the classifier's outputs in the current biome order).
+A ``--cache`` holds rendered scenes, so use a fresh one whenever the world's renderer changes.
+
 CPU is fine (minutes): run it under ``nice`` in the background.
 """
 
@@ -118,18 +122,61 @@ def train_segmenter(images, labels, steps: int, out: Path, resume: bool, batch: 
 
 
 def _classifier_info() -> dict:
-    return {"input_size": CLASSIFIER_SIZE, "classes": list(BIOME_NAMES), "trained_on": _trained_on()}
+    return {"input_size": CLASSIFIER_SIZE, "classes": list(BIOME_NAMES), "trained_on": _trained_on("classifier")}
 
 
 def _segmenter_info() -> dict:
-    return {"input_size": SEGMENTER_SIZE, "classes": list(CLASS_NAMES), "trained_on": _trained_on()}
+    return {"input_size": SEGMENTER_SIZE, "classes": list(CLASS_NAMES), "trained_on": _trained_on("segmenter")}
 
 
 _TRAINED_ON: dict = {}
 
 
-def _trained_on() -> dict:
-    return dict(_TRAINED_ON)
+def _trained_on(kind: str) -> dict:
+    """What the ``kind`` judge was trained on (the other judge's settings left out)."""
+    other = "segmenter" if kind == "classifier" else "classifier"
+    return {k: v for k, v in _TRAINED_ON.items() if not k.startswith(other)}
+
+
+def align_classifier(net: BiomeClassifier, classes: list[str]) -> bool:
+    """Reorder the classifier's outputs from ``classes`` (the order it was trained with) to
+    :data:`BIOME_NAMES`; True when anything moved. The weights of each biome's output are kept."""
+    if list(classes) == list(BIOME_NAMES):
+        return False
+    if sorted(classes) != sorted(BIOME_NAMES):
+        raise ValueError(f"the classifier knows biomes {classes}, not the world's {list(BIOME_NAMES)}")
+    order = torch.tensor([list(classes).index(name) for name in BIOME_NAMES])
+    with torch.no_grad():
+        net.fc.weight.copy_(net.fc.weight[order].clone())
+        net.fc.bias.copy_(net.fc.bias[order].clone())
+    return True
+
+
+def remeasure(out: Path, eval_images: int) -> None:
+    """Measure the ceilings of the judges in ``out`` again on freshly rendered held-out scenes
+    (e.g. after the world changed), aligning the classifier's outputs to the biome order first."""
+    ev_labels, ev_images, ev_biomes = world_arrays(HELD_OUT_START, eval_images, SEGMENTER_SIZE, None)
+    held_out = {"seeds": [HELD_OUT_START, HELD_OUT_START + eval_images - 1], "size": SEGMENTER_SIZE}
+    path = judge_path("classifier", out)
+    if path.is_file():
+        judge = load_judge("classifier", path)
+        info = dict(judge.info)
+        info["trained_on"] = {k: v for k, v in info.get("trained_on", {}).items() if not k.startswith("segmenter")}
+        if align_classifier(judge.net, info["classes"]):
+            info["classes_reordered_from"] = info["classes"]
+            info["classes"] = list(BIOME_NAMES)
+        info["ceiling"] = dict(held_out, accuracy=metrics.classifier_accuracy(judge.net, ev_images, ev_biomes))
+        save_judge("classifier", judge.net, {k: v for k, v in info.items() if k not in ("kind", "config")}, path)
+        log.info("classifier: held-out accuracy %.4f", info["ceiling"]["accuracy"])
+    path = judge_path("segmenter", out)
+    if path.is_file():
+        judge = load_judge("segmenter", path)
+        info = dict(judge.info)
+        info["trained_on"] = {k: v for k, v in info.get("trained_on", {}).items() if not k.startswith("classifier")}
+        info["ceiling"] = dict(held_out, **metrics.segmentation_scores(judge.net, ev_images, ev_labels))
+        save_judge("segmenter", judge.net, {k: v for k, v in info.items() if k not in ("kind", "config")}, path)
+        log.info("segmenter: held-out pixel accuracy %.4f, mIoU %.4f", info["ceiling"]["pixel_accuracy"],
+                 info["ceiling"]["mean_iou"])
 
 
 def main(argv=None) -> int:
@@ -145,9 +192,14 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", type=Path, default=None, help="folder to keep the rendered scenes in")
     parser.add_argument("--resume", action="store_true", help="start from the judges already in --out")
     parser.add_argument("--only", choices=("classifier", "segmenter"), default=None)
+    parser.add_argument("--remeasure", action="store_true",
+                        help="train nothing: measure the ceilings of the judges in --out again on freshly rendered held-out scenes")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
+    if args.remeasure:
+        remeasure(args.out, args.eval_images)
+        return 0
     torch.manual_seed(0)
     _TRAINED_ON.update({"seeds": [0, args.train_images - 1], "size": SEGMENTER_SIZE,
                         "classifier_steps": args.classifier_steps, "segmenter_steps": args.segmenter_steps,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import torch
@@ -54,6 +55,11 @@ OPTION_ALIASES: dict[str, tuple[str, ...]] = {
     "num_conv": ("num_conv",),
     "act_type": ("act_type",),
 }
+
+#: a scale stated in a file name: a leading ``4x``/``4xName``, or ``2x``/``x2`` between separators
+#: (``_ - . space``) or before ``plus`` (Real-ESRGAN's ``x2plus``)
+_NAMED_SCALE = re.compile(r"^([1-8])x(?=[A-Za-z_\-. ]|$)|(?:^|[_\-. ])(?:([1-8])x|x([1-8]))(?=$|[_\-. ]|plus)",
+                          re.IGNORECASE)
 
 _SRVGG_KEY = re.compile(r"^body\.(\d+)\.(weight|bias)$")
 
@@ -153,9 +159,17 @@ def _count_indexed(state: Mapping[str, Any], pattern: str) -> int:
 # RRDBNet (shared with the legacy ESRGAN layouts, which convert to these keys first)
 
 
+def scale_from_file_name(name: str) -> int | None:
+    """The scale a community model's file name states (``2x_Foo.pth``, ``foo_x3.pth``,
+    ``RealESRGAN_x2plus.pth``, ``bar-4x.pth``), or None when it states none or several."""
+    found = {int(next(g for g in m.groups() if g)) for m in _NAMED_SCALE.finditer(Path(name).stem)}
+    return found.pop() if len(found) == 1 else None
+
+
 def rrdbnet_config(state: Mapping[str, torch.Tensor], options: Mapping[str, Any], what: str,
-                   allow_unshuffle: bool = True) -> tuple[esrgan.RRDBNetConfig, list[str]]:
-    """Read an RRDBNet config from BasicSR-named weights; options only where the weights cannot tell."""
+                   allow_unshuffle: bool = True, file_name: str | None = None) -> tuple[esrgan.RRDBNetConfig, list[str]]:
+    """Read an RRDBNet config from BasicSR-named weights; options only where the weights cannot
+    tell. ``file_name`` (the checkpoint's) settles x2 vs x3 when it states a scale."""
     notes: list[str] = []
     first = state["conv_first.weight"]
     num_feat = decided(options, "num_feat", int(first.shape[0]), what)
@@ -195,11 +209,17 @@ def rrdbnet_config(state: Mapping[str, torch.Tensor], options: Mapping[str, Any]
         num_in_ch = decided(options, "num_in_ch", in_channels, what)
         pixel_unshuffle = False
         if n_up == 1:
-            # one up-conv: nearest x2 or x3 — the weights look the same.
+            # one up-conv: nearest x2 or x3 — the weights look the same; community files say it in their names
+            named = scale_from_file_name(file_name) if file_name else None
+            if want_scale is None and named in (2, 3):
+                want_scale = named
+                notes.append(f"Took the scale x{named} from the file name {file_name} (x2 and x3 models of this layout "
+                             "have the same weights); pass the option scale if that is wrong.")
             if want_scale not in (2, 3):
                 raise MissingOptionError(
                     f"{what} has a single up-sampling conv, which is either a x2 or a x3 model; the weights "
-                    "cannot tell. Give the option scale (2 or 3).",
+                    "cannot tell and the file name does not say x2 or x3 (as in 2x_name.pth or name_x3.pth). "
+                    "Give the option scale (2 or 3).",
                     option="scale",
                 )
             scale = want_scale
@@ -298,7 +318,10 @@ def build_and_load(ckpt: RawCheckpoint, state: dict[str, torch.Tensor], arch: st
     family, module, read_config, class_name = _ARCHS[arch]
     what = f"{ckpt.name} ({class_name})"
     try:
-        config, more_notes = read_config(state, options, what)
+        if read_config is rrdbnet_config:
+            config, more_notes = rrdbnet_config(state, options, what, file_name=ckpt.name)
+        else:
+            config, more_notes = read_config(state, options, what)
     except (KeyError, IndexError) as exc:
         raise CheckpointError(f"{what} lacks the weight {exc}; the file may be truncated or of another architecture.") from exc
     except ValueError as exc:  # a config the architecture does not support

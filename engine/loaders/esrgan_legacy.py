@@ -10,7 +10,9 @@
       model.{4 + 3 n_up}               -> conv_last
 
   Each up-sampler occupies three indices (upsample, conv, activation); ``n_up = log2(scale)``,
-  and a x3 model has one up-sampler, so x2 and x3 files look the same: give ``scale`` for those.
+  and a x3 model has one up-sampler, so x2 and x3 files look the same: the scale is taken from
+  the file name when it states one (``2x_Name.pth``, ``name_x3.pth``, with a note), else the
+  ``scale`` option must say it.
 * **master** (``RRDBNet_arch.RRDBNet``, always x4)::
 
       RRDB_trunk.{i}.RDB{k}.conv{j} -> body.{i}.rdb{k}.conv{j}
@@ -130,7 +132,8 @@ def load(ckpt: RawCheckpoint, options: dict[str, Any]) -> LoadedModel:
     converted = convert(state, layout, what)
     family, module, _, class_name = basicsr._ARCHS["rrdbnet"]
     try:
-        config, notes = basicsr.rrdbnet_config(converted, options, what, allow_unshuffle=False)
+        config, notes = basicsr.rrdbnet_config(converted, options, what, allow_unshuffle=False,
+                                              file_name=ckpt.name)
     except (KeyError, IndexError) as exc:
         raise CheckpointError(f"{what} lacks the weight {exc}; the file may be truncated.") from exc
     except ValueError as exc:

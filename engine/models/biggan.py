@@ -29,9 +29,10 @@ Two things differ from textbook BigGAN and are reproduced on purpose:
     ``sigma = u . (W_mat @ v)``, ``W_mat = weight_orig.reshape(out, -1)``, using the stored u and v
     as they are (the released files hold unconverged vectors; recomputing sigma would not match).
     Power iteration runs only in train mode (the trainer).
-  * **BatchNorm never uses batch statistics.** Each BN stores ``n_stats`` rows of "standing
-    statistics"; the truncation selects them (:func:`standing_statistics`), including the
-    format's reversed blend weights between two rows.
+  * **BatchNorm never uses batch statistics in eval.** Each BN stores ``n_stats`` rows of
+    "standing statistics"; the truncation selects them (:func:`standing_statistics`), including
+    the format's reversed blend weights between two rows. In train mode (the trainer) BN uses
+    the batch's statistics; :func:`collect_standing_statistics` gathers the rows afterwards.
 """
 
 from __future__ import annotations
@@ -206,19 +207,47 @@ def standing_statistics(means: torch.Tensor, variances: torch.Tensor, truncation
     return (means[idx] * coef + means[idx + 1] * (1 - coef), variances[idx] * coef + variances[idx + 1] * (1 - coef))
 
 
-class ConditionalBatchNorm(nn.Module):
-    """``(x - mean) / sqrt(var + eps) * (1 + scale(cond)) + offset(cond)``; stats from the truncation."""
+class _StandingStatsNorm(nn.Module):
+    """Statistics of both BatchNorm kinds.
 
-    def __init__(self, num_features: int, condition_dim: int, n_stats: int, eps: float):
-        super().__init__()
+    Eval mode (what loaders and pipelines run): the standing statistics row(s) the truncation
+    selects. Train mode, or while :func:`collect_standing_statistics` gathers them
+    (``stat_sink`` is a list): the batch's own per-channel mean and biased variance, appended to
+    the sink when there is one.
+    """
+
+    n_stats: int
+    running_means: torch.Tensor
+    running_vars: torch.Tensor
+
+    def _init_stats(self, num_features: int, n_stats: int, eps: float) -> None:
         self.n_stats, self.eps = n_stats, eps
         self.register_buffer("running_means", torch.zeros(n_stats, num_features))
         self.register_buffer("running_vars", torch.ones(n_stats, num_features))
+        self.stat_sink: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def statistics(self, x: torch.Tensor, truncation: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, var), each ``[C]``."""
+        if self.training or self.stat_sink is not None:
+            var, mean = torch.var_mean(x.float(), dim=(0, 2, 3), unbiased=False)
+            if self.stat_sink is not None:
+                self.stat_sink.append((mean.detach(), var.detach()))
+            return mean.to(x.dtype), var.to(x.dtype)
+        return standing_statistics(self.running_means, self.running_vars, truncation, self.n_stats)
+
+
+class ConditionalBatchNorm(_StandingStatsNorm):
+    """``(x - mean) / sqrt(var + eps) * (1 + scale(cond)) + offset(cond)``; stats from the truncation
+    (eval) or the batch (training)."""
+
+    def __init__(self, num_features: int, condition_dim: int, n_stats: int, eps: float):
+        super().__init__()
+        self._init_stats(num_features, n_stats, eps)
         self.scale = SNLinear(condition_dim, num_features, bias=False)
         self.offset = SNLinear(condition_dim, num_features, bias=False)
 
     def forward(self, x: torch.Tensor, truncation: float, cond: torch.Tensor) -> torch.Tensor:
-        mean, var = standing_statistics(self.running_means, self.running_vars, truncation, self.n_stats)
+        mean, var = self.statistics(x, truncation)
         mean = mean[None, :, None, None]
         var = var[None, :, None, None]
         gain = 1 + self.scale(cond)[:, :, None, None]
@@ -226,20 +255,55 @@ class ConditionalBatchNorm(nn.Module):
         return (x - mean) / torch.sqrt(var + self.eps) * gain + bias
 
 
-class StandingBatchNorm(nn.Module):
-    """The final, unconditional BatchNorm: affine ``weight``/``bias``, stats from the truncation."""
+class StandingBatchNorm(_StandingStatsNorm):
+    """The final, unconditional BatchNorm: affine ``weight``/``bias``, stats from the truncation
+    (eval) or the batch (training)."""
 
     def __init__(self, num_features: int, n_stats: int, eps: float):
         super().__init__()
-        self.n_stats, self.eps = n_stats, eps
-        self.register_buffer("running_means", torch.zeros(n_stats, num_features))
-        self.register_buffer("running_vars", torch.ones(n_stats, num_features))
+        self._init_stats(num_features, n_stats, eps)
         self.weight = nn.Parameter(torch.ones(num_features))
         self.bias = nn.Parameter(torch.zeros(num_features))
 
     def forward(self, x: torch.Tensor, truncation: float) -> torch.Tensor:
-        mean, var = standing_statistics(self.running_means, self.running_vars, truncation, self.n_stats)
+        mean, var = self.statistics(x, truncation)
+        if mean.requires_grad:  # batch statistics in training: differentiate through them
+            scale = self.weight / torch.sqrt(var + self.eps)
+            return (x - mean[None, :, None, None]) * scale[None, :, None, None] + self.bias[None, :, None, None]
         return F.batch_norm(x, mean, var, self.weight, self.bias, training=False, momentum=0.0, eps=self.eps)
+
+
+@torch.no_grad()
+def collect_standing_statistics(G: "BigGANGenerator", classes: Sequence[int], batch: int = 16, batches: int = 2,
+                                seed: int = 0) -> None:
+    """Fill every BatchNorm's ``n_stats`` standing-statistics rows, in place: row ``i`` is the mean
+    over ``batches`` batches of the batch statistics at truncation ``i / (n_stats - 1)`` (z from
+    :func:`truncated_noise_sample` times that truncation, one-hot classes drawn from ``classes``).
+    Draws only from ``seed`` (no global RNG); the networks' train/eval modes are left as they are."""
+    norms = [m for m in G.modules() if isinstance(m, _StandingStatsNorm)]
+    config = G.config
+    device = G.embeddings.weight.device
+    picker = np.random.RandomState(seed)
+    for row in range(config.n_stats):
+        truncation = row / (config.n_stats - 1)
+        for norm in norms:
+            norm.stat_sink = []
+        try:
+            for index in range(batches):
+                z = truncated_noise_sample(batch, config.z_dim, truncation, seed=seed * 100003 + row * 1009 + index)
+                chosen = picker.choice(np.asarray(list(classes)), size=batch)
+                onehot = torch.zeros(batch, config.num_classes)
+                onehot[torch.arange(batch), torch.from_numpy(chosen).long()] = 1.0
+                cond = G.condition(torch.from_numpy(z).to(device), onehot.to(device))
+                G.generator(cond, 1.0)
+            for norm in norms:
+                means = torch.stack([m for m, _ in norm.stat_sink])
+                variances = torch.stack([v for _, v in norm.stat_sink])
+                norm.running_means[row].copy_(means.mean(0))
+                norm.running_vars[row].copy_(variances.mean(0))
+        finally:
+            for norm in norms:
+                norm.stat_sink = None
 
 
 # --------------------------------------------------------------------------------------------

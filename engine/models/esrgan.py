@@ -56,7 +56,7 @@ class RRDBNetConfig:
     pixel_unshuffle: bool = True
 
     def __post_init__(self) -> None:
-        self.up_factors  # validates the scale
+        _ = self.up_factors  # validates the scale
 
     @property
     def input_multiple(self) -> int:

@@ -108,7 +108,7 @@ class SpectralNormLayer(nn.Module):
         self.power_iteration()
         return self.compute_weight(self.weight_u.clone(), self.weight_v.clone())
 
-    def train(self, mode: bool = True) -> "SpectralNormLayer":
+    def train(self, mode: bool = True) -> SpectralNormLayer:
         self._cached_weight, self._cache_key = None, None
         return super().train(mode)
 

@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -532,14 +531,3 @@ CONFIG_CLASS = StyleGAN2Config
 def build_networks(config: StyleGAN2Config) -> dict[str, nn.Module]:
     """``{"G": StyleGAN2Generator}`` with fresh random weights."""
     return {"G": StyleGAN2Generator(config)}
-
-
-def to_uint8_image(img: torch.Tensor) -> np.ndarray:
-    """One image ``[C, H, W]`` (or ``[1, C, H, W]``) in [-1, 1] -> ``HxWx3`` uint8 RGB
-    (a grey image is repeated to 3 channels)."""
-    if img.ndim == 4:
-        img = img[0]
-    arr = (img.detach().float() * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    if arr.shape[2] == 1:
-        arr = np.repeat(arr, 3, axis=2)
-    return np.ascontiguousarray(arr[:, :, :3])

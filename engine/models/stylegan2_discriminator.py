@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -72,7 +72,7 @@ class StyleGAN2DiscriminatorConfig:
     @property
     def resolutions(self) -> tuple[int, ...]:
         """R, R/2, ..., 4."""
-        log2 = int(round(math.log2(self.img_resolution)))
+        log2 = round(math.log2(self.img_resolution))
         return tuple(2 ** i for i in range(log2, 1, -1))
 
     def width(self, res: int) -> int:

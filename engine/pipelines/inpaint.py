@@ -46,6 +46,8 @@ from engine.inpaint_types import FilledRegion, InpaintRequest, InpaintResult
 from engine.models.loaded import LoadedModel
 from engine.models.context_encoder import ContextEncoderConfig, composite, prepare_input
 from engine.pipelines import families_for
+from engine.pipelines.images import (check_image, device_and_dtype, image_to_tensor, network_on, round_pixels,
+                                    tensor_to_pixels)
 from engine.worker import Context
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ def inpaint(model: LoadedModel, request: InpaintRequest, ctx: Context) -> Inpain
     """Fill ``request.mask`` in ``request.image`` with ``model``; see the module docstring."""
     started = time.perf_counter()
     config = inpaint_config(model)
-    image = _check_image(request.image)
+    image = check_image(request.image, "inpaint")
     mask = _check_mask(request.mask, image)
     feather = int(request.feather)
     if not 0 <= feather <= MAX_FEATHER:
@@ -74,7 +76,7 @@ def inpaint(model: LoadedModel, request: InpaintRequest, ctx: Context) -> Inpain
     if not mask.any():
         raise InputError("nothing to inpaint: the mask is empty (no pixel is marked to fill). Paint over the part "
                          "to fill (white in a mask file) and try again.")
-    net = _network_on(model, ctx)
+    net = network_on(model, ctx)
     regions = find_regions(mask, MERGE_DISTANCE)
     output = image.copy()
     remaining = mask.copy()
@@ -124,17 +126,6 @@ def inpaint_config(model: LoadedModel) -> ContextEncoderConfig:
     return model.config
 
 
-def _check_image(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise InputError(f"Images to inpaint must be 8-bit (uint8), not {image.dtype}.")
-    if not (image.ndim == 3 and image.shape[2] in (3, 4)):
-        raise InputError(f"Images to inpaint must be HxWx3 (RGB) or HxWx4 (RGBA); got shape {image.shape}.")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise InputError("The image to inpaint is empty.")
-    return image
-
-
 def _check_mask(mask: np.ndarray, image: np.ndarray) -> np.ndarray:
     mask = np.asarray(mask)
     height, width = image.shape[:2]
@@ -150,16 +141,6 @@ def _check_mask(mask: np.ndarray, image: np.ndarray) -> np.ndarray:
             raise InputError(f"The mask must be boolean (True = fill), not {mask.dtype}.")
         mask = mask != 0
     return mask
-
-
-def _network_on(model: LoadedModel, ctx: Context) -> torch.nn.Module:
-    device = torch.device(getattr(ctx, "device", None) or model.device)
-    if torch.device(model.device) != device:
-        log.info("moving %s to %s for inpainting", model.path, device)
-        model.to(device)
-    net = model.networks["G"]
-    net.eval()
-    return net
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,7 +334,7 @@ def _fill_region(net: torch.nn.Module, config: ContextEncoderConfig, output: np.
     hole = remaining[np.ix_(rows, cols)]
     resolution = config.resolution
 
-    device, dtype = _device_and_dtype(net)
+    device, dtype = device_and_dtype(net)
     window_t, hole_t = _to_model_space(window, hole, resolution)
     window_t = window_t.to(device=device, dtype=dtype)
     hole_t = hole_t.to(device=device, dtype=dtype)
@@ -374,7 +355,7 @@ def _fill_region(net: torch.nn.Module, config: ContextEncoderConfig, output: np.
     inner = fill[top - crop_rows.start:top - crop_rows.start + box_h, left - crop_cols.start:left - crop_cols.start + box_w]
     original = target[region.mask].astype(np.float32)
     a = alpha[region.mask][:, None]
-    target[region.mask] = np.clip(np.rint(a * inner[region.mask] + (1.0 - a) * original), 0, 255).astype(np.uint8)
+    target[region.mask] = round_pixels(a * inner[region.mask] + (1.0 - a) * original)
     return FilledRegion(box=(top, left, box_h, box_w), window=(win_top, win_left, size), pixels=int(region.mask.sum()),
                         scale=min(1.0, resolution / size))
 
@@ -447,11 +428,6 @@ def _gaussian_spread(values: np.ndarray, weights: np.ndarray, sigma: float) -> t
     return out[..., :3], out[..., 3]
 
 
-def _device_and_dtype(net: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
-    param = next(net.parameters())
-    return param.device, param.dtype
-
-
 def _to_model_space(window: np.ndarray, hole: np.ndarray, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``window`` (SxSx3 uint8) and ``hole`` (SxS bool) at the model's resolution: ``1x3xRxR`` in
     [-1, 1] and ``1x1xRxR`` in {0, 1}. Holes are blanked to mid-grey before resampling, and the
@@ -470,10 +446,10 @@ def _to_model_space(window: np.ndarray, hole: np.ndarray, resolution: int) -> tu
         nearest = np.minimum(((np.arange(resolution) + 0.5) * size / resolution).astype(np.int64), size - 1)
         hole_r = dilate(hole[np.ix_(nearest, nearest)], 1)
     if pixels is None:
-        t = torch.from_numpy(np.ascontiguousarray(blanked)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+        t = image_to_tensor(blanked)
         window_t = F.interpolate(t, size=(resolution, resolution), mode="bicubic", align_corners=False).clamp_(-1, 1)
     else:
-        window_t = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float() / 127.5 - 1.0
+        window_t = image_to_tensor(pixels)
     hole_t = torch.from_numpy(np.ascontiguousarray(hole_r)).float()[None, None]
     return window_t, hole_t
 
@@ -490,4 +466,4 @@ def _sample(filled: torch.Tensor, rows_at: np.ndarray, cols_at: np.ndarray, wind
         gx = torch.from_numpy(2.0 * (cols_at + 0.5) / window_size - 1.0).float()
         grid = torch.stack(torch.meshgrid(gx, gy, indexing="xy"), dim=-1)[None]  # 1 x h x w x (x, y)
         out = F.grid_sample(filled, grid, mode="bicubic", padding_mode="border", align_corners=False)[0]
-    return ((out.clamp(-1, 1) + 1.0) * 127.5).permute(1, 2, 0).numpy().astype(np.float32)
+    return tensor_to_pixels(out)

@@ -39,7 +39,7 @@ from engine.latent_types import (
 from engine.models.loaded import LoadedModel
 from engine.pipelines.latent_common import check_seed, slerp
 from engine.models.biggan import BigGANGenerator, truncated_noise_sample
-from engine.models.stylegan2 import to_uint8_image
+from engine.pipelines.images import tensor_to_image
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def sample(model: LoadedModel, request: LatentSampleRequest, ctx) -> LatentSampl
         image, first_layer = cached[1], 1
     else:
         ctx.progress(0.0, "rendering")
-        image = to_uint8_image(_render(model, z[None], classes[None], psi)[0])
+        image = tensor_to_image(_render(model, z[None], classes[None], psi)[0])
         model.runtime_cache[_RENDER_KEY] = (key, image)
         first_layer = 0
     ctx.progress(1.0, "done")
@@ -190,7 +190,7 @@ def interpolate(model: LoadedModel, request: InterpolationRequest, ctx) -> Inter
         ctx.progress(start / steps, f"frame {start + 1} of {steps}")
         chunk = zs[start:start + _BATCH]
         images = _render(model, chunk, np.broadcast_to(classes, (len(chunk), classes.shape[0])), psi)
-        frames.extend(to_uint8_image(img) for img in images)
+        frames.extend(tensor_to_image(img) for img in images)
     ctx.progress(1.0, "done")
     return InterpolationResult(frames=tuple(frames), ws=zs[:, None, :], duration_s=time.perf_counter() - started, notes=tuple(notes))
 

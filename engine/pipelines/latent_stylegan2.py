@@ -36,7 +36,8 @@ from engine.latent_types import (
     LatentSampleResult,
 )
 from engine.models.loaded import LoadedModel
-from engine.models.stylegan2 import StyleGAN2Generator, SynthesisState, to_uint8_image
+from engine.models.stylegan2 import StyleGAN2Generator, SynthesisState
+from engine.pipelines.images import tensor_to_image
 from engine.pipelines.latent_common import check_seed, lerp, slerp, z_from_seed
 
 log = logging.getLogger(__name__)
@@ -239,7 +240,7 @@ def sample(model: LoadedModel, request: LatentSampleRequest, ctx) -> LatentSampl
     log.debug("latent render from layer %d of %d", first, G.num_ws)
     ctx.progress(1.0, "done")
     return LatentSampleResult(
-        image=to_uint8_image(image),
+        image=tensor_to_image(image),
         ws=ws[0].float().cpu().numpy(),
         duration_s=time.perf_counter() - started,
         seed=int(request.seed),
@@ -340,6 +341,6 @@ def interpolate(model: LoadedModel, request: InterpolationRequest, ctx) -> Inter
     for i, ws in enumerate(all_ws):
         ctx.progress(i / steps, f"frame {i + 1} of {steps}")
         img = G.synthesis(torch.from_numpy(ws).unsqueeze(0).to(model.device), request.noise_mode)
-        frames.append(to_uint8_image(img))
+        frames.append(tensor_to_image(img))
     ctx.progress(1.0, "done")
     return InterpolationResult(frames=tuple(frames), ws=all_ws.astype(np.float32), duration_s=time.perf_counter() - started, notes=tuple(notes))

@@ -28,6 +28,7 @@ import torch
 from engine.errors import InputError
 from engine.models.loaded import LoadedModel
 from engine.models.spade import SpadeConfig
+from engine.pipelines.images import device_for, image_to_tensor, tensor_to_image
 from engine.pipelines.paint_spade_cache import CACHE_KEY, SpadeModulationCache, onehot_from_codes
 from engine.types import SynthesizeRequest, SynthesizeResult
 
@@ -170,14 +171,7 @@ def style_tensor(image: Any) -> tuple[torch.Tensor, list[str]]:
         raise InputError(f"The style image must be RGB (HxWx3), not an array of shape {image.shape}.")
     if image.shape[0] < 2 or image.shape[1] < 2:
         raise InputError(f"The style image is too small ({image.shape[1]}x{image.shape[0]}).")
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float().div(255.0)
-    return (tensor - 0.5) / 0.5, notes
-
-
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """1 x 3 x H x W in [-1, 1] -> HxWx3 uint8."""
-    array = ((image[0].float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
-    return array.permute(1, 2, 0).contiguous().cpu().numpy()
+    return image_to_tensor(image), notes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,10 +179,10 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
 
 
 def _device(model: LoadedModel, ctx: Any) -> torch.device:
-    device = getattr(ctx, "device", None)
-    device = torch.device(device) if device is not None else model.device
-    if device != model.device:
-        model.to(device)
+    """The job's device (the model moved there); a move drops the modulation cache."""
+    before = torch.device(model.device)
+    device = device_for(model, ctx)
+    if device != before:
         model.runtime_cache.pop(CACHE_KEY, None)
     return device
 
@@ -260,7 +254,7 @@ def synthesize(model: LoadedModel, request: SynthesizeRequest, ctx: Any) -> Synt
         ctx.progress(0.1 + 0.9 * done / (total + 1), "Rendering")
 
     image = modulation_cache(model).render(codes, z, size, on_stage)
-    result = to_uint8(image)
+    result = tensor_to_image(image)
     ctx.progress(1.0, "Done")
     return SynthesizeResult(
         image=result,

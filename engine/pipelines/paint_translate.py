@@ -37,6 +37,7 @@ from engine.errors import InputError
 from engine.labelsets import check_label_range
 from engine.models.loaded import LoadedModel
 from engine.models.pix2pixhd import Pix2PixHDConfig, generator_input
+from engine.pipelines.images import device_for, image_to_tensor, tensor_to_image
 from engine.types import SynthesizeRequest, SynthesizeResult
 
 log = logging.getLogger(__name__)
@@ -90,20 +91,6 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.BICUBIC))
-
-
-def image_to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
-    """HxWxC uint8 -> (1, C, H, W) float in [-1, 1] (the official ToTensor + Normalize(0.5, 0.5))."""
-    x = torch.tensor(np.asarray(image), device=device, dtype=torch.float32)
-    return ((x / 255.0 - 0.5) / 0.5).permute(2, 0, 1).unsqueeze(0)
-
-
-def tensor_to_image(x: torch.Tensor) -> np.ndarray:
-    """(1, C, H, W) in [-1, 1] -> HxWx3 uint8 (1-channel output is repeated to gray RGB)."""
-    array = ((x[0].detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    if array.shape[2] == 1:
-        array = np.repeat(array, 3, axis=2)
-    return np.ascontiguousarray(array[..., :3])
 
 
 def as_rgb_uint8(image: np.ndarray, what: str, notes: list[str]) -> np.ndarray:
@@ -169,7 +156,7 @@ def pix2pixhd_inputs(config: Pix2PixHDConfig, labels: torch.Tensor | None, insta
 
 def _render_pix2pixhd(model: LoadedModel, request: SynthesizeRequest, ctx: Any) -> tuple[np.ndarray, list[str]]:
     config: Pix2PixHDConfig = model.config
-    device = model.device
+    device = device_for(model, ctx)
     notes: list[str] = []
     image_input = config.label_nc == 0
     if image_input:
@@ -258,7 +245,7 @@ def _render_image_to_image(model: LoadedModel, request: SynthesizeRequest, ctx: 
     if render != image.shape[:2]:
         why = f" (this model needs sides that are multiples of {multiple})" if render != target else ""
         notes.append(f"The input image was resized from {image.shape[0]}x{image.shape[1]} to {render[0]}x{render[1]}{why}.")
-    x = image_to_tensor(to_channels(resize_image(image, render), in_channels), model.device)
+    x = image_to_tensor(to_channels(resize_image(image, render), in_channels), device_for(model, ctx))
     ctx.check_cancelled()
     ctx.progress(0.2, "rendering")
     with torch.inference_mode():

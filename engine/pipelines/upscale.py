@@ -43,6 +43,7 @@ from engine.errors import CheckpointError, DeviceError, EngineError, InputError
 from engine.models.loaded import LoadedModel, config_to_dict
 from engine.loaders.base import strict_load
 from engine.pipelines import families_for
+from engine.pipelines.images import check_image, device_and_dtype, network_on
 from engine.types import UpscaleFolderRequest, UpscaleFolderResult, UpscaleRequest, UpscaleResult
 from engine.worker import Context
 
@@ -87,7 +88,7 @@ def upscale_image(model: LoadedModel, image: np.ndarray, ctx: Context, *, tile: 
                   outscale: float | None = None, pre_pad: int = DEFAULT_PRE_PAD) -> tuple[np.ndarray, int, list[str]]:
     """Upscale an image array; returns ``(image, tile_used, notes)``. See the module docstring."""
     scale = model_scale(model)
-    image = _check_image(image)
+    image = check_image(image, "upscale", dtypes=(np.uint8, np.uint16), gray=True)
     if outscale is not None and not (0 < float(outscale) <= 16):
         raise InputError(f"The output scale must be between 0 and 16, not {outscale}.")
     if tile < 0 or tile_pad < 0:
@@ -96,7 +97,8 @@ def upscale_image(model: LoadedModel, image: np.ndarray, ctx: Context, *, tile: 
     height, width = image.shape[:2]
     out_shape = (height * scale, width * scale) + image.shape[2:]
     output = np.empty(out_shape, dtype=image.dtype)
-    net = _network_on(model, ctx)
+    net = network_on(model, ctx)
+    device, dtype = device_and_dtype(net)
     in_ch = getattr(model.config, "num_in_ch", 3)
     channels = 1 if image.ndim == 2 else image.shape[2]
     if in_ch not in (1, 3) or (in_ch == 1 and channels != 1):
@@ -123,7 +125,7 @@ def upscale_image(model: LoadedModel, image: np.ndarray, ctx: Context, *, tile: 
 
     tile_used, notes = run_tiled(
         run_tile, planes, out_planes, scale=scale, multiple=_input_multiple(model), tile=tile, tile_pad=tile_pad,
-        pre_pad=pre_pad, device=_device_of(net), dtype=_dtype_of(net), ctx=ctx, value_scale=1.0 / max_value,
+        pre_pad=pre_pad, device=device, dtype=dtype, ctx=ctx, value_scale=1.0 / max_value,
         to_output=to_output, fraction_span=fraction_span,
     )
     if fraction_span < 1.0:
@@ -132,35 +134,6 @@ def upscale_image(model: LoadedModel, image: np.ndarray, ctx: Context, *, tile: 
         notes.append(f"Resized from x{scale} to x{float(outscale):g} with Lanczos.")
     ctx.progress(1.0, "done")
     return output, tile_used, notes
-
-
-def _check_image(image: np.ndarray) -> np.ndarray:
-    image = np.asarray(image)
-    if image.dtype not in (np.uint8, np.uint16):
-        raise InputError(f"Images to upscale must be uint8 or uint16, not {image.dtype}.")
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
-        raise InputError(f"Images to upscale must be HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA); got shape {image.shape}.")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise InputError("The image to upscale is empty.")
-    return image
-
-
-def _network_on(model: LoadedModel, ctx: Context) -> torch.nn.Module:
-    device = torch.device(getattr(ctx, "device", None) or model.device)
-    if torch.device(model.device) != device:
-        log.info("moving %s to %s for upscaling", model.path, device)
-        model.to(device)
-    return model.networks["G"]
-
-
-def _device_of(net: torch.nn.Module) -> torch.device:
-    return next(net.parameters()).device
-
-
-def _dtype_of(net: torch.nn.Module) -> torch.dtype:
-    return next(net.parameters()).dtype
 
 
 def _input_multiple(model: LoadedModel) -> int:
@@ -309,13 +282,14 @@ def upscale_tensor(model: LoadedModel, nchw: np.ndarray, ctx: Context, *, tile: 
     same padding and tiling as :func:`upscale` (Real-ESRGAN's ``RealESRGANer`` at ``tile=0``).
     For checks against reference outputs and for callers that post-process themselves."""
     scale = model_scale(model)
-    net = _network_on(model, ctx)
+    net = network_on(model, ctx)
+    device, dtype = device_and_dtype(net)
     batch = []
     for sample in np.asarray(nchw, dtype=np.float32):
         source = np.ascontiguousarray(sample.transpose(1, 2, 0))
         out = np.empty((source.shape[0] * scale, source.shape[1] * scale, source.shape[2]), np.float32)
         run_tiled(net, source, out, scale=scale, multiple=_input_multiple(model), tile=tile, tile_pad=tile_pad,
-                  pre_pad=pre_pad, device=_device_of(net), dtype=_dtype_of(net), ctx=ctx, value_scale=1.0,
+                  pre_pad=pre_pad, device=device, dtype=dtype, ctx=ctx, value_scale=1.0,
                   to_output=lambda t: t.float().cpu().numpy())
         batch.append(out.transpose(2, 0, 1))
     return np.stack(batch)

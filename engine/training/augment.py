@@ -71,7 +71,7 @@ def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
 def _translate(x: torch.Tensor, cond: torch.Tensor | None, shift_y: torch.Tensor, shift_x: torch.Tensor,
                reflect: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Shift each sample by integer (shift_y[n], shift_x[n]) pixels; borders reflected or zero."""
-    n, _, h, w = x.shape
+    h, w = x.shape[2:]
     rows = torch.arange(h, device=x.device)[None, :] - shift_y[:, None]
     cols = torch.arange(w, device=x.device)[None, :] - shift_x[:, None]
     if reflect:
@@ -180,13 +180,29 @@ class AdaptiveAugment:
 
     def update(self, step: int) -> None:
         """Adjust ``p`` after every ``interval``-th step (``step`` counts from 0) from what was observed."""
-        if (step + 1) % self.interval or self._count == 0:
+        if (step + 1) % self.interval:
+            return
+        self._sum_over_processes()
+        if self._count == 0:
             return
         if not self.fixed:
             r_t = self._sign_sum / self._count
             adjust = math.copysign(1.0, r_t - self.target) * self._images / (self.speed_kimg * 1000.0)
             self.p = min(max(self.p + adjust, 0.0), self.max_p)
         self._sign_sum, self._count, self._images = 0.0, 0, 0
+
+    def _sum_over_processes(self) -> None:
+        """In a distributed run, every process adds up all processes' observations (so ``p``
+        stays the same everywhere)."""
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+            return
+        totals = torch.tensor([self._sign_sum, float(self._count), float(self._images)], dtype=torch.float64)
+        if dist.get_backend() == "nccl":
+            totals = totals.cuda()
+        dist.all_reduce(totals)
+        self._sign_sum, self._count, self._images = float(totals[0]), int(totals[1]), int(totals[2])
 
     @property
     def last_r_t(self) -> float | None:

@@ -24,6 +24,8 @@ context_encoder --data DIR --out RUN_DIR``: run folder, previews, checkpoints, r
 ``overlap`` (default resolution/32), ``disc_base_width``, ``overlap_weight``, ``lambda_rec``,
 ``lambda_adv`` and ``masks`` (comma-separated kinds; ``"strokes"`` alone trains for free-form
 holes). ``--from`` fine-tunes a context encoder file (its generator and discriminator).
+``--augment diffaugment|ada`` augments the discriminator's inputs, ``--freeze-d N`` freezes its
+first N layers.
 
 The masks of step ``s`` come from a generator seeded with ``(seed, rank, s)``: stateless, so a
 resumed run draws the same masks as an uninterrupted one.
@@ -64,7 +66,7 @@ from engine.models.context_encoder import (
 )
 from engine.training import losses
 from engine.training.gan_helpers import (
-    FrozenLayers, check_freeze, eval_copy, first_layers, image_grid, trainable, weight_layer_count,
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, first_layers, image_grid, trainable, weight_layer_count,
 )
 from engine.training.options import TrainOptions, resolve
 from engine.training.trainer import RunContext, Trainer
@@ -301,6 +303,7 @@ class ContextEncoderTrainer(Trainer):
         betas = tuple(self.opts.betas)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.opts.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(trainable(self.D.parameters(), self.frozen), lr=self.opts.lr_d, betas=betas)
+        self.augment = DiscriminatorAugment(self.opts.augment)
 
     def _config(self) -> ContextEncoderConfig:
         values = {k: self.opts.get(k) for k in CONFIG_KEYS if self.opts.get(k) is not None}
@@ -333,9 +336,9 @@ class ContextEncoderTrainer(Trainer):
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         real = batch["image"]
         rng = np.random.default_rng([self.opts.seed, self.ctx.rank, step])
-        return self.step_on(real, self.masks(real.shape[0], rng))
+        return self.step_on(real, self.masks(real.shape[0], rng), step)
 
-    def step_on(self, real: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+    def step_on(self, real: torch.Tensor, mask: torch.Tensor, step: int = 0) -> dict[str, float]:
         """One discriminator and one generator update on windows ``real`` with holes ``mask``."""
         config = self.config
         with self.autocast():
@@ -346,7 +349,8 @@ class ContextEncoderTrainer(Trainer):
         # discriminator: real windows vs windows with the fill composited in
         self.frozen.set_trainable(self.D, True)
         with self.autocast():
-            loss_d = 0.5 * losses.d_loss("nonsaturating", self.D(real_region), self.D(fake_region.detach()))
+            real_logits = self.D(self.augment(real_region))
+            loss_d = 0.5 * losses.d_loss("nonsaturating", real_logits, self.D(self.augment(fake_region.detach())))
         self.backward(loss_d)
         self.step("D")
 
@@ -357,15 +361,17 @@ class ContextEncoderTrainer(Trainer):
         with self.autocast():
             prediction32 = prediction.float()
             loss_rec = losses.masked_mse(prediction32, real_region, weight)
-            loss_adv = losses.g_loss("nonsaturating", self.D(fake_region))
+            loss_adv = losses.g_loss("nonsaturating", self.D(self.augment(fake_region)))
             loss_g = float(self.opts.get("lambda_rec")) * loss_rec + float(self.opts.get("lambda_adv")) * loss_adv
         self.backward(loss_g)
         self.step("G")
         self.frozen.set_trainable(self.D, True)
         with torch.no_grad():
             masked_l2 = losses.masked_mse(prediction32, real_region, hole)
-        return {"masked_l2": masked_l2.item(), "loss_rec": loss_rec.item(), "loss_adv": loss_adv.item(),
-                "loss_d": loss_d.item()}
+        out = {"masked_l2": masked_l2.item(), "loss_rec": loss_rec.item(), "loss_adv": loss_adv.item(),
+               "loss_d": loss_d.item()}
+        self.augment.observe(real_logits, step, out)
+        return out
 
     def preview(self, fixed: dict[str, torch.Tensor]) -> np.ndarray:
         """Rows: the window with its hole greyed out, the filled window, the original."""
@@ -377,6 +383,12 @@ class ContextEncoderTrainer(Trainer):
             filled = composite(self.config, real, mask, self.G(prepare_input(self.config, real, mask)))
         self.G.train(was_training)
         return image_grid([real * (1 - mask), filled, real])
+
+    def extra_state(self) -> dict[str, Any]:
+        return self.augment.state()
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.augment.load_state(state)
 
     def export(self) -> LoadedModel:
         return LoadedModel(path="", family=FAMILY, source_format=native.NAME, config=self.config,

@@ -13,7 +13,9 @@ kept in the checkpoint, so a resumed run continues with the same history). ``--l
 Data: the unpaired layout, ``--data A_DIR B_DIR``. Options (``opts.extra``): ``ngf``, ``ndf``
 (64), ``n_blocks`` (9; 6 below 256 px as the official ``resnet_6blocks`` for 128 px),
 ``n_layers_d`` (3), ``norm`` (instance), ``lambda_A``, ``lambda_B`` (10), ``lambda_identity``
-(0.5), ``pool_size`` (50).
+(0.5), ``pool_size`` (50), ``decay_from`` (0.5: constant learning rates for the first half of the
+steps, then a linear decay to 0, as the official 100 + 100 epochs; 1 keeps them constant). ``--augment diffaugment|ada`` augments both discriminators' inputs,
+``--freeze-d N`` freezes their first N blocks.
 
 Fine-tuning (``--from``): a CycleGAN ResNet generator the app loads (official
 ``latest_net_G_A.pth`` with ``latest_net_G_B.pth`` beside it, or our own file); official
@@ -38,7 +40,10 @@ from engine.models.cyclegan import CycleGANResnetConfig, ResnetGenerator
 from engine.models.loaded import LoadedModel
 from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, official_state
 from engine.training import losses
-from engine.training.gan_helpers import FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, read_state_dict, trainable
+from engine.training.gan_helpers import (
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, linear_decay, read_state_dict,
+    set_learning_rate, trainable,
+)
 from engine.training.trainer import Trainer
 
 
@@ -49,7 +54,7 @@ class CycleGANTrainer(Trainer):
     defaults: dict[str, Any] = {
         "resolution": 256, "batch": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "steps": 50000,
         "ngf": 64, "ndf": 64, "n_blocks": None, "n_layers_d": 3, "norm": "instance",
-        "lambda_A": 10.0, "lambda_B": 10.0, "lambda_identity": 0.5, "pool_size": 50,
+        "lambda_A": 10.0, "lambda_B": 10.0, "lambda_identity": 0.5, "pool_size": 50, "decay_from": 0.5,
     }
 
     # ---- building ----------------------------------------------------------------------------
@@ -78,6 +83,7 @@ class CycleGANTrainer(Trainer):
         self._set_d_trainable(True)
         size = int(self.opts.get("pool_size"))
         self.pool_fake_A, self.pool_fake_B = losses.ImageHistory(size), losses.ImageHistory(size)
+        self.augment = DiscriminatorAugment(self.opts.augment)
 
     def _generator(self, role: str) -> ResnetGenerator:
         c = self.config
@@ -148,8 +154,15 @@ class CycleGANTrainer(Trainer):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.opt_g, "D": self.opt_d}
 
+    def _schedule(self, step: int) -> None:
+        """pix2pix / CycleGAN's schedule: constant, then linear decay to 0 from ``decay_from * steps``."""
+        factor = linear_decay(step, self.opts.steps, float(self.opts.get("decay_from")))
+        set_learning_rate(self.opt_g, self.opts.lr_g * factor)
+        set_learning_rate(self.opt_d, self.opts.lr_d * factor)
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         kind = self.opts.loss
+        self._schedule(step)
         real_a, real_b = batch["A"], batch["B"]
         lambda_a, lambda_b = float(self.opts.get("lambda_A")), float(self.opts.get("lambda_B"))
         lambda_idt = float(self.opts.get("lambda_identity"))
@@ -161,7 +174,7 @@ class CycleGANTrainer(Trainer):
             rec_a = self.G_B(fake_b)
             fake_a = self.G_B(real_b)
             rec_b = self.G_A(fake_a)
-            loss_gan = losses.g_loss(kind, self.D_A(fake_b)) + losses.g_loss(kind, self.D_B(fake_a))
+            loss_gan = losses.g_loss(kind, self.D_A(self.augment(fake_b))) + losses.g_loss(kind, self.D_B(self.augment(fake_a)))
             loss_cycle = lambda_a * F.l1_loss(rec_a.float(), real_a) + lambda_b * F.l1_loss(rec_b.float(), real_b)
             loss_idt = torch.zeros((), device=real_a.device)
             if lambda_idt > 0:
@@ -177,12 +190,15 @@ class CycleGANTrainer(Trainer):
         pooled_b = self.pool_fake_B.query(fake_b.detach().float())
         pooled_a = self.pool_fake_A.query(fake_a.detach().float())
         with self.autocast():
-            loss_d_a = 0.5 * losses.d_loss(kind, self.D_A(real_b), self.D_A(pooled_b))
-            loss_d_b = 0.5 * losses.d_loss(kind, self.D_B(real_a), self.D_B(pooled_a))
+            real_a_out, real_b_out = self.D_A(self.augment(real_b)), self.D_B(self.augment(real_a))
+            loss_d_a = 0.5 * losses.d_loss(kind, real_a_out, self.D_A(self.augment(pooled_b)))
+            loss_d_b = 0.5 * losses.d_loss(kind, real_b_out, self.D_B(self.augment(pooled_a)))
         self.backward(loss_d_a + loss_d_b)
         self.step("D")
-        return {"loss_g_gan": loss_gan.item(), "loss_cycle": loss_cycle.item(), "loss_idt": loss_idt.item(),
-                "loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item()}
+        out = {"loss_g_gan": loss_gan.item(), "loss_cycle": loss_cycle.item(), "loss_idt": loss_idt.item(),
+               "loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item()}
+        self.augment.observe([real_a_out, real_b_out], step, out)
+        return out
 
     def preview(self, fixed: dict[str, torch.Tensor]) -> np.ndarray:
         """Rows: A, G_A(A), G_B(G_A(A)), then B, G_B(B), G_A(G_B(B))."""
@@ -202,9 +218,10 @@ class CycleGANTrainer(Trainer):
                            networks={"G_A": eval_copy(self.G_A), "G_B": eval_copy(self.G_B)})
 
     def extra_state(self) -> dict[str, Any]:
-        return {"pool_fake_A": self.pool_fake_A.state(), "pool_fake_B": self.pool_fake_B.state()}
+        return {"pool_fake_A": self.pool_fake_A.state(), "pool_fake_B": self.pool_fake_B.state(), **self.augment.state()}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.augment.load_state(state)
         for name in ("pool_fake_A", "pool_fake_B"):
             if name in state:
                 getattr(self, name).load_state(torch.as_tensor(state[name]), self.device)

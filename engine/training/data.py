@@ -18,12 +18,15 @@ of step ``s`` is positions ``s*B .. s*B+B-1`` of an endless sequence of epochs, 
 permutation of the items drawn from ``(seed, epoch)``; each example's crop and flip come from
 ``(seed, step, slot)``. Process ``r`` of ``W`` takes slots ``r*B/W .. (r+1)*B/W - 1`` of the global
 batch (what DistributedSampler gives, with the same global batch for any number of processes).
+As a batch is a pure function of its step, the loop builds the next one in a thread while the
+current one trains (:class:`Prefetcher`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
@@ -76,6 +79,7 @@ class TrainData:
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._cache_bytes = 0
         self._cache_limit = int(cache_mb * 2**20)
+        self._lock = threading.Lock()
 
     @classmethod
     def from_folders(cls, layout: str, dirs: Sequence[str | os.PathLike], resolution: int, **kwargs: Any) -> "TrainData":
@@ -174,7 +178,7 @@ class TrainData:
 
     def _load(self, item: folders.Item, role: str) -> np.ndarray:
         """The item's file for ``role``, resized (uint8 HxWx3 or int HxW), from the cache when there."""
-        key = (item.name, role)
+        key = (str(item.files[role]), role)  # by path: the two folders of an unpaired set often share file names
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -211,6 +215,32 @@ class TrainData:
             im = Image.fromarray(array.astype(np.int32), mode="I").resize(size, Image.NEAREST)
             return np.asarray(im).astype(array.dtype)
         return np.asarray(Image.fromarray(array).resize(size, Image.BICUBIC))
+
+
+class Prefetcher:
+    """Builds the batch of step ``s + 1`` in a background thread while step ``s`` trains."""
+
+    def __init__(self, data: TrainData, global_batch: int, rank: int = 0, world_size: int = 1) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._make = lambda step: data.batch(step, global_batch, rank, world_size)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="train-data")
+        self._next: tuple[int, Any] | None = None
+
+    def get(self, step: int, prefetch_next: bool = True) -> dict[str, torch.Tensor]:
+        if self._next is not None and self._next[0] == step:
+            batch = self._next[1].result()
+        else:
+            if self._next is not None:
+                self._next[1].cancel()
+            batch = self._make(step)
+        self._next = (step + 1, self._pool.submit(self._make, step + 1)) if prefetch_next else None
+        return batch
+
+    def close(self) -> None:
+        if self._next is not None:
+            self._next[1].cancel()
+        self._pool.shutdown(wait=True)
 
 
 def to_rgb8(array: np.ndarray) -> np.ndarray:

@@ -70,30 +70,59 @@ def shutdown() -> None:
 
 
 def all_reduce_gradients(params: Iterable[torch.Tensor], world_size: int) -> None:
-    """Average the gradients of ``params`` over all processes (one flat all-reduce).
+    """Average the gradients of ``params`` over all processes.
 
-    Parameters without a gradient are skipped (every process runs the same code, so they are the
-    same parameters on every process)."""
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
+    A parameter that has a gradient on some processes but not on others (a branch taken at random)
+    gets a zero gradient where it had none; one without a gradient anywhere keeps none, so the
+    optimizer skips it as a one-process run would. Two collectives: a small presence vector, then
+    one flat all-reduce of the gradients (per dtype)."""
+    params = list(params)
+    if not params:
         return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    flat /= world_size
-    offset = 0
-    for g in grads:
-        n = g.numel()
-        g.copy_(flat[offset:offset + n].view_as(g))
-        offset += n
+    device = params[0].device
+    present = torch.tensor([p.grad is not None for p in params], dtype=torch.uint8, device=device)
+    dist.all_reduce(present, op=dist.ReduceOp.MAX)
+    grads = []
+    for p, anywhere in zip(params, present.tolist()):
+        if anywhere and p.grad is None:
+            p.grad = torch.zeros_like(p)
+        if anywhere:
+            grads.append(p.grad)
+    for group in _by_dtype(grads):
+        flat = torch.cat([g.reshape(-1) for g in group])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat /= world_size
+        _scatter_back(flat, group)
 
 
 def broadcast_module_state(modules: Iterable[nn.Module], buffers_only: bool = False) -> None:
-    """Copy rank 0's parameters (unless ``buffers_only``) and buffers to every process."""
+    """Copy rank 0's parameters (unless ``buffers_only``) and buffers to every process
+    (one broadcast per dtype)."""
+    tensors: list[torch.Tensor] = []
     for module in modules:
-        tensors = [] if buffers_only else [p.data for p in module.parameters()]
-        tensors += [b for b in module.buffers()]
-        for t in tensors:
-            dist.broadcast(t, src=0)
+        if not buffers_only:
+            tensors += [p.data for p in module.parameters()]
+        tensors += list(module.buffers())
+    for group in _by_dtype(tensors):
+        flat = torch.cat([t.reshape(-1) for t in group])
+        dist.broadcast(flat, src=0)
+        _scatter_back(flat, group)
+
+
+def _by_dtype(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+    groups: dict[tuple[torch.dtype, torch.device], list[torch.Tensor]] = {}
+    for t in tensors:
+        if t.numel():
+            groups.setdefault((t.dtype, t.device), []).append(t)
+    return list(groups.values())
+
+
+def _scatter_back(flat: torch.Tensor, tensors: list[torch.Tensor]) -> None:
+    offset = 0
+    for t in tensors:
+        n = t.numel()
+        t.copy_(flat[offset:offset + n].view_as(t))
+        offset += n
 
 
 def any_rank(flag: bool, device: torch.device) -> bool:

@@ -1,6 +1,6 @@
-"""Training upscalers: ESRGAN's RRDBNet (:mod:`engine.models.esrgan`) or Real-ESRGAN's compact
-SRVGGNetCompact (:mod:`engine.models.srvgg`), x2 or x4, on a flat folder of high-resolution
-images (Wang et al., 2018 and 2021).
+"""Training upscalers: ESRGAN's RRDBNet (:mod:`engine.models.esrgan`), Real-ESRGAN's compact
+SRVGGNetCompact (:mod:`engine.models.srvgg`) or BasicSR's MSRResNet (:mod:`engine.models.srresnet`,
+SRGAN's generator), x2 or x4, on a flat folder of high-resolution images (Wang et al., 2018 and 2021).
 
 Each step crops ``resolution`` px HR patches, makes their LR inputs on the fly
 (:mod:`engine.training.degradations`: blur, downscaling, noise, JPEG; ``degradations="bicubic"``
@@ -12,17 +12,22 @@ for plain downscaling) and trains in two stages:
    one (``--loss nonsaturating``, Real-ESRGAN), and the discriminator trained on the same loss.
 
 The perceptual term needs ImageNet VGG19 weights, which GAN Studio cannot download: give a file
-with ``vgg19_weights`` (extra option) or ``$GAN_STUDIO_VGG19``, or have torchvision's cache file
+with ``--set vgg19_weights=PATH`` or ``$GAN_STUDIO_VGG19``, or have torchvision's cache file
 on disk. Without one the run says so in its log and trains without the perceptual term.
 
-Options (``opts.extra``): ``arch`` (``"rrdb"`` or ``"srvgg"``), ``scale`` (2 or 4), ``num_feat``,
-``num_block`` / ``num_grow_ch`` (RRDBNet), ``num_conv`` / ``act_type`` (SRVGG), ``discriminator``
+Options (``opts.extra``): ``arch`` (``"rrdb"``, ``"srvgg"`` or ``"srresnet"``), ``scale`` (2 or 4),
+``num_feat``, ``num_block`` (RRDBNet, MSRResNet), ``num_grow_ch`` (RRDBNet), ``num_conv`` /
+``act_type`` (SRVGG), ``discriminator``
 (``"unet"``: Real-ESRGAN's U-Net with spectral norm, per-pixel; ``"vgg"``: ESRGAN's VGG-style,
 needs ``resolution`` a power of two), ``d_feat``, ``psnr_steps`` (default: half the steps from
 scratch, 0 when fine-tuning), ``l1_weight``, ``perceptual_weight``, ``gan_weight``,
-``perceptual_layer`` (``conv5_4``), ``vgg19_weights``, ``degradations``.
+``perceptual_layer`` (``conv5_4``), ``vgg19_weights``, ``degradations``, ``ema`` (0.999: the
+exported generator is an exponential moving average of the trained one, as Real-ESRGAN's
+``params_ema``; its decay ramps up as ``min(ema, (1 + t) / (10 + t))`` so short runs move too;
+0 exports the trained generator itself). ``--augment diffaugment|ada`` augments the
+discriminator's inputs (few images), ``--freeze-d N`` freezes its first N layers.
 
-Fine-tuning (``--from``): any RRDBNet / SRVGGNetCompact the app loads (BasicSR, Real-ESRGAN,
+Fine-tuning (``--from``): any RRDBNet / SRVGGNetCompact / MSRResNet the app loads (BasicSR, Real-ESRGAN,
 the original ESRGAN code, our own files); its architecture and scale are used. A discriminator
 beside it (BasicSR ``net_d_*.pth`` next to ``net_g_*.pth``, Real-ESRGAN ``NAME_netD.pth`` next to
 ``NAME.pth``) is used, otherwise a fresh one.
@@ -30,6 +35,7 @@ beside it (BasicSR ``net_d_*.pth`` next to ``net_g_*.pth``, Real-ESRGAN ``NAME_n
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import Any
@@ -42,8 +48,9 @@ from torch import nn
 from engine.errors import CheckpointError, InputError
 from engine.loaders import native
 from engine.loaders.base import strict_load
-from engine.models.esrgan import RRDBNet, RRDBNetConfig
+from engine.models.esrgan import RRDBNet, RRDBNetConfig, ResidualDenseBlock
 from engine.models.loaded import LoadedModel
+from engine.models.srresnet import MSRResNet, MSRResNetConfig
 from engine.models.srvgg import SRVGGConfig, SRVGGNetCompact
 from engine.models.unet_discriminator import UNetDiscriminatorConfig, UNetDiscriminatorSN
 from engine.models.vgg19 import VGG19Features, find_weights
@@ -51,15 +58,16 @@ from engine.models.vgg_discriminator import VGGDiscriminatorConfig, VGGStyleDisc
 from engine.training import losses
 from engine.training.degradations import DegradationSettings, degrade
 from engine.training.gan_helpers import (
-    FrozenLayers, check_freeze, eval_copy, find_sibling, first_layers, image_grid, read_state_dict, trainable,
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, first_layers, image_grid, read_state_dict, trainable,
     weight_layer_count,
 )
 from engine.training.trainer import Trainer
 
-ARCHS = ("rrdb", "srvgg")
+ARCHS = ("rrdb", "srvgg", "srresnet")
 DISCRIMINATORS = ("unet", "vgg")
 DEGRADATIONS = ("realistic", "bicubic")
-FAMILY_OF_ARCH = {"rrdb": "esrgan", "srvgg": "srvgg"}
+FAMILY_OF_ARCH = {"rrdb": "esrgan", "srvgg": "srvgg", "srresnet": "srresnet"}
+ARCH_OF_FAMILY = {family: arch for arch, family in FAMILY_OF_ARCH.items()}
 
 
 class ESRGANTrainer(Trainer):
@@ -71,7 +79,7 @@ class ESRGANTrainer(Trainer):
         "arch": "rrdb", "scale": 4, "num_feat": 64, "num_block": 23, "num_grow_ch": 32, "num_conv": 16,
         "act_type": "prelu", "discriminator": "unet", "d_feat": 64, "psnr_steps": None,
         "l1_weight": 1.0, "perceptual_weight": 1.0, "gan_weight": 0.1, "perceptual_layer": "conv5_4",
-        "vgg19_weights": None, "degradations": "realistic",
+        "vgg19_weights": None, "degradations": "realistic", "ema": 0.999,
     }
 
     # ---- building ----------------------------------------------------------------------------
@@ -94,7 +102,12 @@ class ESRGANTrainer(Trainer):
         chosen = self.opts.get("psnr_steps")
         self.psnr_steps = int(chosen) if chosen is not None else (0 if self.opts.from_ckpt else self.opts.steps // 2)
         self.degradation = self._degradation_settings()
+        self.augment = DiscriminatorAugment(self.opts.augment)
         self.vgg = self._perceptual_network()
+        self.ema_decay = float(self.opts.get("ema") or 0.0)
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise InputError(f"ema must be in [0, 1) (got {self.ema_decay}); 0 turns the moving average off.")
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if self.ema_decay else None
 
     def _fresh_generator(self) -> None:
         arch = self._choice("arch", ARCHS)
@@ -106,18 +119,24 @@ class ESRGANTrainer(Trainer):
             self.config = RRDBNetConfig(scale=scale, num_feat=feat, num_block=int(self.opts.get("num_block")),
                                         num_grow_ch=int(self.opts.get("num_grow_ch")))
             self.G = RRDBNet(self.config)
-            _scale_init(self.G, 0.1)  # BasicSR's default_init_weights(scale=0.1) keeps the deep residual trunk stable
-        else:
+            for block in self.G.body.modules():  # as BasicSR: the dense blocks' convs start small (x0.1),
+                if isinstance(block, ResidualDenseBlock):  # so the deep residual trunk starts near identity
+                    _scale_init(block, 0.1)
+        elif arch == "srvgg":
             self.config = SRVGGConfig(num_feat=feat, num_conv=int(self.opts.get("num_conv")), upscale=scale,
                                       act_type=str(self.opts.get("act_type")))
             self.G = SRVGGNetCompact(self.config)
+        else:
+            self.config = MSRResNetConfig(num_feat=feat, num_block=int(self.opts.get("num_block")), upscale=scale)
+            self.G = MSRResNet(self.config)
+            _scale_init(self.G, 0.1)  # as BasicSR; the bilinear skip carries the image from the start
         self.arch = arch
 
     def _finetune_generator(self) -> None:
-        model = self.load_checkpoint_for_finetune(self.opts.from_ckpt, ("esrgan", "srvgg"))
+        model = self.load_checkpoint_for_finetune(self.opts.from_ckpt, tuple(ARCH_OF_FAMILY))
         self.config = model.config
         self.G = model.networks["G"]
-        self.arch = "rrdb" if model.family == "esrgan" else "srvgg"
+        self.arch = ARCH_OF_FAMILY[model.family]
         if self.config.scale not in (2, 4):
             raise CheckpointError(f"{Path(self.opts.from_ckpt).name} upscales x{self.config.scale}; training supports x2 and x4.")
         if self.arch != self.opts.get("arch") or self.config.scale != int(self.opts.get("scale")):
@@ -168,7 +187,7 @@ class ESRGANTrainer(Trainer):
             return VGGDiscriminatorConfig(num_feat=feat, input_size=self.opts.resolution)
         except ValueError:
             raise InputError(f"The VGG-style discriminator needs a power-of-two --resolution (got "
-                             f"{self.opts.resolution}); use 64, 128 or 256, or --extra discriminator=unet.") from None
+                             f"{self.opts.resolution}); use 64, 128 or 256, or --set discriminator=unet.") from None
 
     def _discriminator_file(self) -> Path | None:
         path = Path(self.opts.from_ckpt)
@@ -206,8 +225,9 @@ class ESRGANTrainer(Trainer):
         path = find_weights(explicit)
         if path is None or not path.is_file():
             if explicit:
-                raise InputError(f"The VGG19 weights file {explicit} does not exist; fix vgg19_weights or leave it out.")
-            self.note("no VGG19 weights on disk (set vgg19_weights or $GAN_STUDIO_VGG19 to torchvision's "
+                raise InputError(f"The VGG19 weights file {explicit} does not exist; fix --set vgg19_weights=PATH or leave it out.")
+            where = f"$GAN_STUDIO_VGG19 names {path}, which does not exist" if path is not None else "no VGG19 weights on disk"
+            self.note(f"{where} (--set vgg19_weights=PATH or $GAN_STUDIO_VGG19 naming torchvision's "
                       "vgg19-dcbb9e9d.pth): training without the perceptual loss")
             return None
         net = VGG19Features(str(self.opts.get("perceptual_layer")))
@@ -218,7 +238,21 @@ class ESRGANTrainer(Trainer):
     # ---- the contract ------------------------------------------------------------------------
 
     def networks(self) -> dict[str, nn.Module]:
-        return {"G": self.G, "D": self.D}
+        nets = {"G": self.G, "D": self.D}
+        if self.G_ema is not None:
+            nets["G_ema"] = self.G_ema
+        return nets
+
+    def update_ema(self, step: int) -> None:
+        """Move G_ema towards G (parameters averaged, buffers copied)."""
+        if self.G_ema is None:
+            return
+        decay = min(self.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for averaged, current in zip(self.G_ema.parameters(), self.G.parameters()):
+                averaged.lerp_(current.detach(), 1.0 - decay)
+            for averaged, current in zip(self.G_ema.buffers(), self.G.buffers()):
+                averaged.copy_(current)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.opt_g, "D": self.opt_d}
@@ -235,10 +269,13 @@ class ESRGANTrainer(Trainer):
                 loss = F.l1_loss(self.G(lr).float(), hr)
             self.backward(loss)
             self.step("G")
+            self.update_ema(step)
             return {"loss_l1": loss.item()}
-        return self._gan_step(lr, hr)
+        losses_now = self._gan_step(lr, hr, step)
+        self.update_ema(step)
+        return losses_now
 
-    def _gan_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:
+    def _gan_step(self, lr: torch.Tensor, hr: torch.Tensor, step: int) -> dict[str, float]:
         kind = self.opts.loss
         # generator
         self.frozen.set_trainable(self.D, False)
@@ -246,9 +283,9 @@ class ESRGANTrainer(Trainer):
             sr = self.G(lr)
             loss_l1 = F.l1_loss(sr.float(), hr)
             loss_percep = self._perceptual(sr, hr)
-            fake = self.D(sr)
+            fake = self.D(self.augment(sr))
             if kind == "ragan":
-                loss_gan = losses.relativistic_g_loss(self.D(hr).detach(), fake)
+                loss_gan = losses.relativistic_g_loss(self.D(self.augment(hr)).detach(), fake)
             else:
                 loss_gan = losses.g_loss(kind, fake)
             loss_g = (float(self.opts.get("l1_weight")) * loss_l1 + float(self.opts.get("perceptual_weight")) * loss_percep
@@ -258,12 +295,14 @@ class ESRGANTrainer(Trainer):
         # discriminator
         self.frozen.set_trainable(self.D, True)
         with self.autocast():
-            real, fake = self.D(hr), self.D(sr.detach())
+            real, fake = self.D(self.augment(hr)), self.D(self.augment(sr.detach()))
             loss_d = losses.relativistic_d_loss(real, fake) if kind == "ragan" else losses.d_loss(kind, real, fake)
         self.backward(loss_d)
         self.step("D")
-        return {"loss_l1": loss_l1.item(), "loss_percep": loss_percep.item(), "loss_g_gan": loss_gan.item(),
-                "loss_d": loss_d.item()}
+        out = {"loss_l1": loss_l1.item(), "loss_percep": loss_percep.item(), "loss_g_gan": loss_gan.item(),
+               "loss_d": loss_d.item()}
+        self.augment.observe(real, step, out)
+        return out
 
     def _perceptual(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
         if self.vgg is None:
@@ -271,21 +310,28 @@ class ESRGANTrainer(Trainer):
         return F.l1_loss(self.vgg(sr.float()), self.vgg(hr).detach())
 
     def preview(self, fixed: dict[str, torch.Tensor]) -> np.ndarray:
-        """Rows: the degraded input (nearest-neighbour enlarged), the model's output, the original."""
+        """Rows: the degraded input (nearest-neighbour enlarged), the (averaged) model's output, the original."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)  # the same degradations every time
             lr, hr = self.make_pair(fixed["image"].to(self.device))
-        was_training = self.G.training
-        self.G.eval()
+        net = self.G_ema if self.G_ema is not None else self.G
+        was_training = net.training
+        net.eval()
         with torch.no_grad():
-            sr = self.G(lr).clamp(0, 1)
-        self.G.train(was_training)
+            sr = net(lr).clamp(0, 1)
+        net.train(was_training)
         shown_lr = F.interpolate(lr, scale_factor=self.scale, mode="nearest")
         return image_grid([shown_lr, sr, hr], value_range=(0.0, 1.0))
 
+    def extra_state(self) -> dict[str, Any]:
+        return self.augment.state()
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.augment.load_state(state)
+
     def export(self) -> LoadedModel:
         return LoadedModel(path="", family=FAMILY_OF_ARCH[self.arch], source_format=native.NAME, config=self.config,
-                           networks={"G": eval_copy(self.G)})
+                           networks={"G": eval_copy(self.G_ema if self.G_ema is not None else self.G)})
 
 
 def _scale_init(net: nn.Module, factor: float) -> None:

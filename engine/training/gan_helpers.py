@@ -135,3 +135,56 @@ def weight_layer_count(net: nn.Module) -> int:
 def trainable(params: Iterable[nn.Parameter], frozen: FrozenLayers) -> list[nn.Parameter]:
     """The parameters an optimizer should hold (frozen ones left out)."""
     return [p for p in params if id(p) not in frozen.params]
+
+
+class DiscriminatorAugment:
+    """``--augment`` for a trainer's discriminator inputs (:mod:`engine.training.augment`):
+    DiffAugment or ADA on real and fake images alike (differentiable, so G learns through it),
+    a condition given as ``cond`` transformed geometrically with its image. With ADA, the real
+    logits of every D step adjust ``p`` (:meth:`observe`); :meth:`state` goes in ``extra_state``."""
+
+    def __init__(self, mode: str | None):
+        from engine.training.augment import make_augment
+
+        self.mode = mode or "none"
+        self.pipeline = make_augment(self.mode)
+
+    @property
+    def adaptive(self) -> bool:
+        from engine.training.augment import AdaptiveAugment
+
+        return isinstance(self.pipeline, AdaptiveAugment)
+
+    def __call__(self, image: torch.Tensor, cond: torch.Tensor | None = None):
+        """The augmented ``image`` (and ``cond`` when given, as a pair); unchanged without augmentation."""
+        if self.pipeline is None:
+            return image if cond is None else (image, cond)
+        return self.pipeline(image, cond)
+
+    def observe(self, real_logits, step: int, out: dict[str, float]) -> None:
+        """ADA's sign heuristic on this D step's real logits; adds ``ada_p`` to the step's losses."""
+        if self.adaptive:
+            self.pipeline.observe_and_update(real_logits, step)
+            out["ada_p"] = float(self.pipeline.p)
+
+    def state(self) -> dict:
+        return {"ada": self.pipeline.state_dict()} if self.adaptive else {}
+
+    def load_state(self, state: dict) -> None:
+        if self.adaptive and "ada" in state:
+            self.pipeline.load_state_dict(state["ada"])
+
+
+def linear_decay(step: int, steps: int, decay_from: float) -> float:
+    """The learning-rate factor of pix2pix / CycleGAN's schedule: 1 until ``decay_from * steps``,
+    then falling linearly to 0 at the last step (``decay_from >= 1``: constant)."""
+    start = int(decay_from * steps)
+    if decay_from >= 1 or step < start:
+        return 1.0
+    return max(0.0, 1.0 - (step - start + 1) / float(steps - start + 1))
+
+
+def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:
+    """Set every parameter group's learning rate (derived from the step, so resume needs no state)."""
+    for group in opt.param_groups:
+        group["lr"] = lr

@@ -84,8 +84,10 @@ def start(run_dir: str | os.PathLike, *, resume: bool = False, nproc: int = 1, t
     full_env["PYTHONPATH"] = os.pathsep.join(p for p in (root, full_env.get("PYTHONPATH", "")) if p)
     log_file = open(rd.path / LOG_NAME, "ab")
     try:
+        detach: dict = ({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
+                        else {"start_new_session": True})
         process = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=full_env, start_new_session=True, cwd=root)
+                                   env=full_env, cwd=root, **detach)
     finally:
         log_file.close()
     return RunProcess(rd.path, process)

@@ -40,7 +40,7 @@ import torch
 from engine.data import folders
 from engine.errors import EngineError, InputError
 from engine.training import distributed as dist_util
-from engine.training.data import TrainData
+from engine.training.data import Prefetcher, TrainData
 from engine.training.families import trainer_class
 from engine.training.options import TrainOptions, resolve
 from engine.training.rundir import RunDir
@@ -266,7 +266,7 @@ class TrainLoop:
         if opts.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
             torch.backends.cudnn.benchmark = False
-        data = prepare_data(opts, self.cls.layout)
+        data = prepare_data(opts, self.cls.layout, check=self.main)  # rank 0 checks; torchrun ends the others if it fails
         ctx = RunContext(self.rd.path, self.info.rank, self.info.world_size,
                          on_note=lambda message: self._event("note", message))
         seed_everything(opts.seed)
@@ -278,7 +278,7 @@ class TrainLoop:
             dist_util.broadcast_module_state(trainer.networks().values())
         seed_everything(opts.seed + self.info.rank)
         if resume:
-            loaded = self.rd.load_latest_state()
+            loaded = self.rd.load_latest_state(on_skip=lambda message: self._event("note", message))
             if loaded is None:
                 self._event("note", "no complete checkpoint to resume from: the run starts at step 0")
             else:
@@ -286,6 +286,8 @@ class TrainLoop:
                 load_trainer_state(trainer, state)
                 self.step = self.checkpoint_step = step
                 self.elapsed_before = float(state.get("elapsed_s", 0.0))
+                if self.info.distributed:  # the state holds rank 0's RNG: give each process its own stream again
+                    seed_everything(opts.seed + self.info.rank + 7919 * step)
         return trainer
 
     # ---- checkpoints and samples ---------------------------------------------------------
@@ -354,6 +356,11 @@ class TrainLoop:
         stop.install()
         try:
             result = self._iterate(trainer, fixed, stop)
+        except OSError as exc:
+            message = (f"The run stopped at step {self.step}: {exc.strerror or exc} ({getattr(exc, 'filename', '') or 'a file'}). "
+                       "Free some disk space or fix the folder's permissions, then resume the run.")
+            self._status("failed", message)
+            raise EngineError(message) from exc
         except EngineError as exc:
             self._status("failed", str(exc))
             self._event("error", str(exc))
@@ -370,6 +377,15 @@ class TrainLoop:
 
     def _iterate(self, trainer: Trainer, fixed: dict[str, torch.Tensor], stop: _StopFlag) -> RunResult:
         opts, info = self.opts, self.info
+        prefetch = Prefetcher(trainer.data, opts.batch, info.rank, info.world_size)
+        try:
+            return self._iterations(trainer, fixed, stop, prefetch)
+        finally:
+            prefetch.close()
+
+    def _iterations(self, trainer: Trainer, fixed: dict[str, torch.Tensor], stop: _StopFlag,
+                    prefetch: Prefetcher) -> RunResult:
+        opts, info = self.opts, self.info
         local = opts.batch // info.world_size
         start = time.monotonic()
         last_save = start
@@ -377,7 +393,7 @@ class TrainLoop:
         sums: dict[str, float] = {}
         nets = list(trainer.networks().values())
         while self.step < opts.steps:
-            batch = trainer.data.batch(self.step, opts.batch, info.rank, info.world_size)
+            batch = prefetch.get(self.step, prefetch_next=self.step + 1 < opts.steps)
             batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
             if info.distributed:
                 dist_util.broadcast_module_state(nets, buffers_only=True)

@@ -8,14 +8,19 @@ the generator's GAN loss plus ``lambda_l1`` (100) times the L1 distance to the t
 ``hinge`` or ``wgan-gp`` (with a gradient penalty of weight ``gp_weight``).
 
 Data: the paired layout. With ``DIR/inputs/`` the input is an RGB image (image-to-image); with
-``DIR/labels/`` the input is the label map, given to the network one-hot (``label_input="onehot"``,
-``label_nc`` channels) or as the label set's colours (``label_input="color"``, 3 channels, what
-the Paint workspace's image-to-image path feeds today).
+``DIR/labels/`` the input is the label map, given to the network as the label set's colours
+(``label_input="color"``, the default: 3 channels, as the official facades data; the model then
+runs in the Paint workspace on a document painted with the palette) or one-hot
+(``label_input="onehot"``, ``label_nc`` channels; the exported model keeps its label set, but the
+translate pipeline feeds pix2pix models RGB images only, so it cannot render one-hot models yet).
 
 Options (``opts.extra``): ``ngf``, ``ndf`` (64), ``num_downs`` (U-Net levels; default the most the
 resolution allows, at most 8), ``n_layers_d`` (3), ``norm`` (``"instance"``: the exported network
 then behaves in the app exactly as in training; ``"batch"`` is the paper's), ``dropout`` (True),
-``lambda_l1`` (100), ``gp_weight`` (10), ``label_input``.
+``lambda_l1`` (100), ``gp_weight`` (10), ``label_input``, ``decay_from`` (0.5: the learning
+rates stay constant for the first half of the steps, then fall linearly to 0, as the official
+100 + 100 epochs; 1 keeps them constant). ``--augment diffaugment|ada`` augments
+D's input pairs (the condition moves with its image), ``--freeze-d N`` freezes D's first N blocks.
 
 Fine-tuning (``--from``): a pix2pix U-Net the app loads (official ``latest_net_G.pth`` or our own
 file); an official ``*_net_D.pth`` beside it is used as the discriminator, otherwise a fresh one.
@@ -39,11 +44,12 @@ from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, offic
 from engine.models.pix2pix import Pix2PixUnetConfig, UnetGenerator
 from engine.training import losses
 from engine.training.gan_helpers import (
-    FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, one_hot, read_state_dict, trainable,
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, linear_decay, one_hot,
+    read_state_dict, set_learning_rate, trainable,
 )
 from engine.training.trainer import Trainer
 
-LABEL_INPUTS = ("onehot", "color")
+LABEL_INPUTS = ("color", "onehot")
 
 
 class Pix2PixTrainer(Trainer):
@@ -53,7 +59,7 @@ class Pix2PixTrainer(Trainer):
     defaults: dict[str, Any] = {
         "resolution": 256, "batch": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "steps": 20000,
         "ngf": 64, "ndf": 64, "n_layers_d": 3, "num_downs": None, "norm": "instance", "dropout": True,
-        "lambda_l1": 100.0, "gp_weight": 10.0, "label_input": "onehot",
+        "lambda_l1": 100.0, "gp_weight": 10.0, "label_input": "color", "decay_from": 0.5,
     }
 
     # ---- building ----------------------------------------------------------------------------
@@ -83,11 +89,12 @@ class Pix2PixTrainer(Trainer):
         betas = tuple(self.opts.betas)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=self.opts.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(trainable(self.D.parameters(), self.frozen), lr=self.opts.lr_d, betas=betas)
+        self.augment = DiscriminatorAugment(self.opts.augment)
 
     def _label_input(self) -> str:
         if self.data.source != "labels":
             return "image"
-        mode = str(self.opts.get("label_input", "onehot"))
+        mode = str(self.opts.get("label_input", "color"))
         if mode not in LABEL_INPUTS:
             raise InputError(f"label_input must be one of {', '.join(LABEL_INPUTS)}, not {mode!r}.")
         return mode
@@ -168,8 +175,20 @@ class Pix2PixTrainer(Trainer):
 
         return LabelSet.from_dict(self.data.label_set).palette()
 
+    def _d(self, condition: torch.Tensor, image: torch.Tensor):
+        """D's output for a pair (augmented together with ``--augment``)."""
+        image, condition = self.augment(image, condition)
+        return self.D(torch.cat([condition, image], 1))
+
+    def _schedule(self, step: int) -> None:
+        """pix2pix / CycleGAN's schedule: constant, then linear decay to 0 from ``decay_from * steps``."""
+        factor = linear_decay(step, self.opts.steps, float(self.opts.get("decay_from")))
+        set_learning_rate(self.opt_g, self.opts.lr_g * factor)
+        set_learning_rate(self.opt_d, self.opts.lr_d * factor)
+
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         kind = self.opts.loss
+        self._schedule(step)
         real_a, real_b = self.condition(batch), batch["image"]
         with self.autocast():
             fake_b = self.G(real_a)
@@ -177,8 +196,8 @@ class Pix2PixTrainer(Trainer):
         # discriminator: real pairs vs generated pairs
         self.frozen.set_trainable(self.D, True)
         with self.autocast():
-            pred_fake = self.D(torch.cat([real_a, fake_b.detach()], 1))
-            pred_real = self.D(torch.cat([real_a, real_b], 1))
+            pred_fake = self._d(real_a, fake_b.detach())
+            pred_real = self._d(real_a, real_b)
             loss_d = 0.5 * losses.d_loss(kind, pred_real, pred_fake)
         if kind == "wgan-gp":
             penalty = losses.gradient_penalty(self.D, torch.cat([real_a, real_b], 1), torch.cat([real_a, fake_b], 1))
@@ -189,12 +208,14 @@ class Pix2PixTrainer(Trainer):
         # generator: fool D and stay close to the target
         self.frozen.set_trainable(self.D, False)
         with self.autocast():
-            loss_gan = losses.g_loss(kind, self.D(torch.cat([real_a, fake_b], 1)))
+            loss_gan = losses.g_loss(kind, self._d(real_a, fake_b))
             loss_l1 = F.l1_loss(fake_b.float(), real_b)
             loss_g = loss_gan + float(self.opts.get("lambda_l1")) * loss_l1
         self.backward(loss_g)
         self.step("G")
-        return {"loss_d": loss_d.item(), "loss_g_gan": loss_gan.item(), "loss_l1": loss_l1.item()}
+        out = {"loss_d": loss_d.item(), "loss_g_gan": loss_gan.item(), "loss_l1": loss_l1.item()}
+        self.augment.observe(pred_real, step, out)
+        return out
 
     def preview(self, fixed: dict[str, torch.Tensor]) -> np.ndarray:
         """Rows: input (labels shown in their colours), output, target."""
@@ -211,6 +232,12 @@ class Pix2PixTrainer(Trainer):
     def _colour_labels(self, labels: torch.Tensor) -> torch.Tensor:
         palette = torch.as_tensor(self._palette(), device=labels.device, dtype=torch.float32) / 127.5 - 1.0
         return palette[labels].permute(0, 3, 1, 2)
+
+    def extra_state(self) -> dict[str, Any]:
+        return self.augment.state()
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        self.augment.load_state(state)
 
     def export(self) -> LoadedModel:
         return LoadedModel(path="", family="pix2pix_unet", source_format=native.NAME, config=self.config,

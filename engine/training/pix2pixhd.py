@@ -34,7 +34,7 @@ is used as the discriminator, otherwise a fresh one (said in the log).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -42,11 +42,28 @@ import torch
 from engine.errors import CheckpointError, InputError
 from engine.models.loaded import LoadedModel
 from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_
-from engine.models.pix2pixhd import FeatureEncoder, LocalEnhancer, Pix2PixHDConfig, build_generator
+from engine.models.pix2pixhd import (
+    FeatureEncoder,
+    LocalEnhancer,
+    Pix2PixHDConfig,
+    build_generator,
+)
 from engine.training import losses
 from engine.training.augment import AdaptiveAugment, make_augment
-from engine.training.gan_helpers import FrozenLayers, eval_copy, find_sibling, image_grid, trainable
-from engine.training.spade import check_label_range, label_colours, load_generator, multiscale_patchgan_from_file, semantic_input
+from engine.training.gan_helpers import (
+    FrozenLayers,
+    eval_copy,
+    find_sibling,
+    image_grid,
+    trainable,
+)
+from engine.training.spade import (
+    check_label_range,
+    label_colours,
+    load_generator,
+    multiscale_patchgan_from_file,
+    semantic_input,
+)
 from engine.training.trainer import Trainer
 
 #: layers at the end of a global generator that a local enhancer does not keep (pad, conv, tanh)
@@ -57,7 +74,7 @@ class Pix2PixHDTrainer(Trainer):
     family = "pix2pixhd"
     layout = "paired"
     losses = ("lsgan", "hinge", "nonsaturating")
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "resolution": 512, "batch": 1, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999), "steps": 20000,
         "netG": "global", "ngf": None, "n_downsample_global": 4, "n_blocks_global": 9, "n_local_enhancers": 1,
         "n_blocks_local": 3, "norm": "instance", "instance_feat": False, "feat_num": 3, "nef": 16,

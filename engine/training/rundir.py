@@ -10,7 +10,8 @@
     ``log_every`` steps (``step`` = iterations done), and events ``{"kind": "event", "event":
     "start" | "resume" | "note" | "sample" | "checkpoint" | "stop" | "done" | "error", "step": int,
     "time": unix s, "message": str}`` (``sample`` events carry ``"path"``, relative to the run).
-    A line cut by a kill is skipped by :func:`read_progress`.
+    A line cut by a kill is skipped by :func:`read_progress`. After a kill, a ``resume`` event at
+    step k supersedes the earlier lines with a step above k (those steps are trained again).
 ``status.json``
     The latest state, rewritten atomically: ``{"state": "running" | "stopped" | "done" | "failed",
     "step": int, "steps": int, "pid": int, "message": str, "updated": unix s}``.
@@ -26,6 +27,12 @@
     Written atomically; the newest ``keep`` are kept. Resume uses the newest that loads.
 ``STOP``
     Create this file to ask a run to stop; it writes a final checkpoint and removes the file.
+``run.log``
+    The run process's stdout and stderr (:mod:`engine.training.launcher`).
+
+Importing this module does not import torch (the GUI uses it): torch is imported only by the
+functions that read or write training states. :func:`list_runs` / :func:`run_info` summarise runs
+for a list of past runs.
 """
 
 from __future__ import annotations
@@ -34,16 +41,17 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from engine.errors import CheckpointError, InputError
 from engine.fileutil import atomic_write, cleanup_stale_temps
 from engine.training.options import TrainOptions
 from engine.version import APP_VERSION
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +129,7 @@ class RunDir:
             "format_version": FORMAT_VERSION,
             "family": opts.family,
             "app_version": APP_VERSION,
-            "torch_version": torch.__version__,
+            "torch_version": _torch_version(),
             "created": time.time(),
             "options": opts.to_dict(),
         }
@@ -217,18 +225,89 @@ class RunDir:
                 log.warning("could not remove the old checkpoint %s: %s", old, exc)
         return path
 
-    def load_latest_state(self) -> tuple[int, dict[str, Any]] | None:
+    def load_latest_state(self, on_skip: Callable[[str], None] | None = None) -> tuple[int, dict[str, Any]] | None:
         """The newest state checkpoint that loads, or None when there is none. A damaged newer file is
-        skipped with a warning (a kill -9 can not leave one, but a disk can)."""
+        skipped with a warning, also passed to ``on_skip`` (a kill -9 cannot leave one, but a disk can)."""
         for step, path in reversed(self.checkpoints()):
             try:
                 return step, load_state(path)
             except CheckpointError as exc:
-                log.warning("%s", exc)
+                message = f"{exc} It is skipped; the run resumes from an older checkpoint."
+                log.warning("%s", message)
+                if on_skip is not None:
+                    on_skip(message)
         return None
 
     def samples(self) -> list[Path]:
         return sorted(self.samples_dir.glob("step_*.png")) if self.samples_dir.is_dir() else []
+
+
+def _torch_version() -> str | None:
+    """torch's version without importing torch."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("torch")
+    except PackageNotFoundError:
+        return None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run at a glance (for a list of runs): ``state`` from status.json ("running", "stopped",
+    "done", "failed", or "new" before the first start; "running" with a dead process reads
+    "interrupted"), ``step`` of ``steps``, ``latest`` is the latest.safetensors path or None."""
+
+    path: Path
+    family: str
+    state: str
+    step: int
+    steps: int | None
+    message: str
+    updated: float | None
+    latest: Path | None
+    preset: str | None = None
+
+
+def run_info(path: str | os.PathLike) -> RunInfo:
+    """Summarise the run in ``path`` (raises :class:`InputError` when it is not a run)."""
+    rd = RunDir(path)
+    opts = rd.read_options()
+    status = rd.read_status() or {}
+    state = status.get("state", "new")
+    if state == "running" and not _alive(status.get("pid")):
+        state = "interrupted"
+    return RunInfo(path=rd.path, family=opts.family, state=state, step=int(status.get("step", 0)),
+                   steps=status.get("steps", opts.steps), message=status.get("message", ""),
+                   updated=status.get("updated"), latest=rd.latest_path if rd.latest_path.is_file() else None,
+                   preset=opts.preset)
+
+
+def list_runs(folder: str | os.PathLike) -> list[RunInfo]:
+    """The runs directly inside ``folder``, most recently updated first (unreadable ones skipped)."""
+    folder = Path(folder).expanduser()
+    runs = []
+    if not folder.is_dir():
+        return runs
+    for child in folder.iterdir():
+        if (child / OPTIONS).is_file():
+            try:
+                runs.append(run_info(child))
+            except InputError as exc:
+                log.warning("skipping %s: %s", child, exc)
+    return sorted(runs, key=lambda r: -(r.updated or 0.0))
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def read_progress(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
@@ -263,6 +342,9 @@ def flatten_state(obj: Any) -> tuple[dict[str, torch.Tensor], Any]:
     """Split a nested state (dicts, lists, tuples, tensors, numbers, strings, None) into tensors and a
     JSON structure in which each tensor is ``{"__tensor__": key}``; tuples and dicts with non-string
     keys are tagged so they come back as they were."""
+    import numpy as np
+    import torch
+
     tensors: dict[str, torch.Tensor] = {}
 
     def walk(value: Any) -> Any:
@@ -290,6 +372,8 @@ def flatten_state(obj: Any) -> tuple[dict[str, torch.Tensor], Any]:
 
 
 def _add_numpy(tensors: dict[str, torch.Tensor], array: Any) -> str:
+    import torch
+
     key = f"n{len(tensors)}"
     tensors[key] = torch.from_numpy(array.copy())
     return key
@@ -324,6 +408,6 @@ def load_state(path: Path) -> dict[str, Any]:
             metadata = handle.metadata() or {}
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         structure = json.loads(metadata[STATE_META_KEY])
-    except Exception as exc:  # noqa: BLE001 -- any failure to read means the file cannot be used
+    except Exception as exc:
         raise CheckpointError(f"The training state {path.name} cannot be read ({type(exc).__name__}: {exc}).") from exc
     return unflatten_state(tensors, structure)

@@ -30,8 +30,9 @@ A ``latest_net_D.pth`` beside the generator is used as the discriminator; otherw
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -39,13 +40,24 @@ import torch
 from engine.errors import CheckpointError, InputError, MissingOptionError
 from engine.loaders.base import strict_load
 from engine.models.loaded import LoadedModel
-from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, official_state
-from engine.models.spade import ConvEncoder, SpadeConfig, SpadeGenerator
+from engine.models.patchgan import (
+    PatchGAN,
+    PatchGANConfig,
+    init_normal_,
+    official_state,
+)
+from engine.models.spade import ConvEncoder, SpadeConfig, SpadeGenerator, parse_norm_G
 from engine.training import losses
 from engine.training.augment import AdaptiveAugment, make_augment
-from engine.training.gan_helpers import FrozenLayers, eval_copy, find_sibling, image_grid, read_state_dict, trainable
+from engine.training.gan_helpers import (
+    FrozenLayers,
+    eval_copy,
+    find_sibling,
+    image_grid,
+    read_state_dict,
+    trainable,
+)
 from engine.training.trainer import Trainer
-
 
 # ---- shared with the pix2pixHD trainer ---------------------------------------------------------------
 
@@ -103,16 +115,24 @@ def multiscale_patchgan_from_file(path: Path, wanted: PatchGANConfig, what: str)
     return D
 
 
+def _scale_count(keys: list[str]) -> int:
+    """Scales of an official multi-scale D from its key names (SPADE ``discriminator_{s}.``,
+    pix2pixHD ``scale{s}_layer{j}.`` or ``layer{s}.``; a lone pix2pix D ``model.`` is one scale)."""
+    for pattern in (r"discriminator_(\d+)\.", r"scale(\d+)_layer\d+\.", r"layer(\d+)\."):
+        found = {int(m[1]) for k in keys if (m := re.match(pattern, k))}
+        if found:
+            return max(found) + 1
+    return 1
+
+
 def _patchgan_config_from_state(state: dict[str, torch.Tensor], wanted: PatchGANConfig, path: Path) -> PatchGANConfig:
     """Scales, layers, width, norm, spectral norm of an official multi-scale D, from its keys."""
-    mapped = official_state(state, PatchGANConfig(num_d=max(1, wanted.num_d)))
-    scales = sorted({int(k.split(".")[0].split("_")[1]) for k in mapped if k.startswith("discriminator_")})
-    if not scales:
-        raise CheckpointError(f"{path.name} is not a multi-scale PatchGAN discriminator.")
-    num_d = len(scales)
+    num_d = _scale_count(list(state))
     mapped = official_state(state, PatchGANConfig(num_d=num_d))
     blocks = sorted({int(k.split(".")[1][5:]) for k in mapped if k.startswith("discriminator_0.model")})
-    first = [v for k, v in mapped.items() if k.startswith("discriminator_0.model0.") and v.dim() == 4][0]
+    first = next((v for k, v in mapped.items() if k.startswith("discriminator_0.model0.") and v.dim() == 4), None)
+    if first is None or len(blocks) < 3:
+        raise CheckpointError(f"{path.name} is not a multi-scale PatchGAN discriminator.")
     spectral = any(k.endswith("weight_orig") for k in mapped)
     norm = "batch" if any(k.endswith("running_mean") for k in mapped) else "instance"
     return PatchGANConfig(input_nc=int(first.shape[1]), ndf=int(first.shape[0]), n_layers=len(blocks) - 2, norm=norm,
@@ -144,7 +164,7 @@ class SpadeTrainer(Trainer):
     family = "spade"
     layout = "paired"
     losses = ("hinge", "lsgan", "nonsaturating")
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "resolution": 256, "batch": 1, "lr_g": 1e-4, "lr_d": 4e-4, "betas": (0.0, 0.9), "steps": 20000,
         "ngf": 64, "ndf": 64, "n_layers_d": 4, "num_d": 2, "norm_G": "spectralspadesyncbatch3x3",
         "num_upsampling_layers": "normal", "z_dim": 256, "vae": False, "lambda_feat": 10.0, "lambda_kld": 0.05,
@@ -188,11 +208,30 @@ class SpadeTrainer(Trainer):
     def _fresh_config(self) -> SpadeConfig:
         o = self.opts
         try:
-            return SpadeConfig(label_nc=int(self.data.label_nc), no_instance=not self.has_instances, ngf=int(o.get("ngf")),
-                               norm_G=str(o.get("norm_G")), use_vae=bool(o.get("vae")), z_dim=int(o.get("z_dim")),
-                               num_upsampling_layers=str(o.get("num_upsampling_layers")), crop_size=int(o.resolution))
+            config = SpadeConfig(label_nc=int(self.data.label_nc), no_instance=not self.has_instances, ngf=int(o.get("ngf")),
+                                 norm_G=str(o.get("norm_G")), use_vae=bool(o.get("vae")), z_dim=int(o.get("z_dim")),
+                                 num_upsampling_layers=str(o.get("num_upsampling_layers")), crop_size=int(o.resolution))
         except ValueError as exc:
             raise InputError(f"SPADE options: {exc}") from None
+        if config.output_size != (o.resolution, o.resolution):
+            step = 2 ** config.upsampling_steps
+            raise InputError(f"SPADE ({config.num_upsampling_layers} up-sampling) renders multiples of {step} px; "
+                             f"use --resolution {max(step, o.resolution // step * step)} instead of {o.resolution}.")
+        self._check_normalisable(config)
+        return config
+
+    def _check_normalisable(self, config: SpadeConfig) -> None:
+        """The first blocks run at the latent size: a 1x1 map cannot be instance-normalised, nor
+        batch-normalised over one sample."""
+        sh, sw = config.latent_size
+        if sh * sw > 1:
+            return
+        _, norm, _ = parse_norm_G(config.norm_G)
+        local_batch = max(1, self.opts.batch // self.ctx.world_size)
+        if norm == "instance" or local_batch == 1:
+            raise InputError(f"At {self.opts.resolution} px SPADE starts from a 1x1 map, which {norm} norm cannot normalise"
+                             + (" over a batch of 1" if norm != "instance" else "") + f"; use --resolution "
+                             f"{2 * config.output_size[0]} or more" + (" or a batch of 2 or more." if norm != "instance" else "."))
 
     def _check_finetune(self) -> None:
         name = Path(self.opts.from_ckpt).name

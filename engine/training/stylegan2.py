@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -47,7 +48,11 @@ from engine.loaders.base import strict_load
 from engine.models.loaded import LoadedModel
 from engine.models.stylegan2 import StyleGAN2Config, StyleGAN2Generator
 from engine.models.stylegan2_discriminator import (
-    StyleGAN2Discriminator, StyleGAN2DiscriminatorConfig, config_from_ada, official_ada_state, rosinality_config,
+    StyleGAN2Discriminator,
+    StyleGAN2DiscriminatorConfig,
+    config_from_ada,
+    official_ada_state,
+    rosinality_config,
     rosinality_state,
 )
 from engine.training import losses
@@ -72,7 +77,7 @@ class StyleGAN2Trainer(Trainer):
     family = "stylegan2"
     layout = "flat"
     losses = ("nonsaturating",)
-    defaults: dict[str, Any] = {
+    defaults: ClassVar[dict[str, Any]] = {
         "resolution": 256, "batch": 8, "lr_g": 0.0025, "lr_d": 0.0025, "betas": (0.0, 0.99), "steps": 20000,
         "augment": "ada", "z_dim": 512, "w_dim": 512, "mapping_layers": 8, "channel_base": 16384,
         "channel_max": 512, "r1_gamma": None, "r1_interval": 16, "pl_weight": 0.0, "pl_interval": 4,

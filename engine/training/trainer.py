@@ -18,6 +18,8 @@ Rules for a trainer (they make resume exact and distributed runs correct):
   network whose optimizer steps later in the same iteration (e.g. the generator's loss reaching
   the discriminator before the D step) must be kept off it with :meth:`requires_grad` or
   ``.detach()``; GAN trainers usually do ``self.requires_grad(D, False)`` for the G phase.
+* State that must agree over the processes of a distributed run (ADA's p, running statistics a
+  trainer keeps itself) is computed from :meth:`mean_over_processes`.
 * ``batch`` arrives on ``self.device``: see :mod:`engine.training.data` for the dict formats.
   Its size is the per-process batch (``opts.batch // ctx.world_size``).
 
@@ -128,7 +130,7 @@ class Trainer(abc.ABC):
         """State outside networks and optimizers (ADA p, history buffers ...): tensors or JSON-able."""
         return {}
 
-    def load_extra_state(self, state: dict[str, Any]) -> None:
+    def load_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 (an optional hook, empty by default)
         """Restore what :meth:`extra_state` returned."""
 
     # ---- provided for family trainers ------------------------------------------------------
@@ -195,6 +197,18 @@ class Trainer(abc.ABC):
             net.train()
         self.note(f"fine-tuning from {Path(path).name} ({model.source_format}, {model.family})")
         return model
+
+    def mean_over_processes(self, value: torch.Tensor) -> torch.Tensor:
+        """``value`` averaged over the processes of a distributed run (itself otherwise): for
+        statistics that must agree everywhere, e.g. ADA's discriminator-sign heuristic. Every
+        process must call it at the same point."""
+        if not self.ctx.distributed:
+            return value
+        import torch.distributed as dist
+
+        out = value.detach().clone().float()
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        return (out / self.ctx.world_size).to(value.dtype)
 
     @staticmethod
     def requires_grad(module: nn.Module, flag: bool) -> None:

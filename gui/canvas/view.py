@@ -7,7 +7,8 @@
 * a checkerboard shows through transparent pixels;
 * ``zoom_changed(float)`` reports the zoom factor (1.0 = 100 %) for the status bar readout.
 
-Painting tools come in a later issue; they will attach to this view (``gui/canvas/tools``).
+The Paint workspace's label view (``gui/paint/views.py``) subclasses it and adds the painting tools
+(``gui/paint/tools.py``).
 """
 
 from __future__ import annotations
@@ -172,12 +173,12 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------------ events
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt naming
+    def resizeEvent(self, event) -> None:  # Qt naming
         super().resizeEvent(event)
         if self._fit_mode and self._image_shape is not None:
             self.fit_to_window()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         delta = event.angleDelta().y() or event.angleDelta().x()
         if not delta or self._image_shape is None:
             event.ignore()
@@ -185,7 +186,7 @@ class CanvasView(QGraphicsView):
         self.zoom_by(self.WHEEL_STEP ** (delta / 120.0), event.position())
         event.accept()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = True
             if self._pan_origin is None:
@@ -194,7 +195,7 @@ class CanvasView(QGraphicsView):
             return
         super().keyPressEvent(event)
 
-    def keyReleaseEvent(self, event) -> None:  # noqa: N802
+    def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = False
             if self._pan_origin is None:
@@ -203,13 +204,13 @@ class CanvasView(QGraphicsView):
             return
         super().keyReleaseEvent(event)
 
-    def focusOutEvent(self, event) -> None:  # noqa: N802
+    def focusOutEvent(self, event) -> None:
         self._space_held = False
         self._pan_origin = None
         self.viewport().unsetCursor()
         super().focusOutEvent(event)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         middle = event.button() == Qt.MouseButton.MiddleButton
         space_left = event.button() == Qt.MouseButton.LeftButton and self._space_held
         if middle or space_left:
@@ -219,7 +220,7 @@ class CanvasView(QGraphicsView):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._pan_origin is not None:
             delta = event.position() - self._pan_origin
             self._pan_origin = event.position()
@@ -229,7 +230,7 @@ class CanvasView(QGraphicsView):
             return
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._pan_origin is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
             self._pan_origin = None
             if self._space_held:
@@ -242,7 +243,7 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------------ painting
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, BACKGROUND)
         if self._image_shape is None or not self._has_alpha:
             return
@@ -252,7 +253,7 @@ class CanvasView(QGraphicsView):
         painter.fillRect(image_rect, self._checker)
         painter.restore()
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         if self._image_shape is not None or not self._placeholder:
             return
         painter.save()

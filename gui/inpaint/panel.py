@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from gui.inpaint import masks
 from gui.inpaint.session import MAX_BRUSH, MAX_FEATHER, InpaintSession, model_label
+from gui.signals import blocked_signals
 from gui.workspace_common import CHECKABLE_STYLE, ERROR_COLOR, ModelJobPanel, hint_label, message_label
 
 log = logging.getLogger(__name__)
@@ -193,9 +194,8 @@ class InpaintPanel(ModelJobPanel):
         brush = tool in ("brush", "eraser")
         for widget in (self.size_slider, self.size_spin):
             widget.setEnabled(brush)
-            widget.blockSignals(True)
-            widget.setValue(round(self.session.mask_tool.size))
-            widget.blockSignals(False)
+            with blocked_signals(widget):
+                widget.setValue(round(self.session.mask_tool.size))
 
     def _update_mask_buttons(self) -> None:
         mask = self.session.mask()
@@ -220,6 +220,5 @@ class InpaintPanel(ModelJobPanel):
         self.session.set_brush_size(value)
         for widget in (self.size_slider, self.size_spin):
             if widget.value() != value:
-                widget.blockSignals(True)
-                widget.setValue(value)
-                widget.blockSignals(False)
+                with blocked_signals(widget):
+                    widget.setValue(value)

@@ -5,7 +5,7 @@
 * **The mask**: the document's top ``"mask"`` layer (HxW bool, True = fill this), created on
   demand as its own undo step. Mask tools (brush, eraser, rectangle, lasso) paint straight into
   the layer's array while the mouse moves; when a stroke ends one
-  :class:`~gui.paint.commands.PatchCommand` records only the changed rectangle. Invert, grow,
+  :class:`~gui.document.commands.PatchCommand` records only the changed rectangle. Invert, grow,
   shrink and clear are undoable patches too.
 * **The models**: inpainting models loaded in this session (newest first), the chosen one and the
   feather width.
@@ -36,7 +36,7 @@ from engine.types import ModelSummary
 from gui.inpaint import masks
 from gui.model_session import ModelJobSession
 from gui.paint import tools
-from gui.paint.commands import AddLayerCommand, PatchCommand
+from gui.document.commands import GroupCommand, PatchCommand
 
 log = logging.getLogger(__name__)
 
@@ -100,35 +100,6 @@ class InpaintRecord:
         pixels = int(self.mask.sum())
         return (f"{count} region{'s' if count != 1 else ''} ({pixels:,} px) filled with "
                 f"{os.path.basename(self.model)} in {self.duration_s:.2f} s")
-
-
-class GroupCommand(QUndoCommand):
-    """Several commands as one undo step (e.g. apply a fill and clear the mask).
-
-    Unlike a Qt macro it forwards ``release()`` and ``nbytes`` to its parts, so the document's
-    undo-memory bound can still drop it."""
-
-    def __init__(self, text: str, parts: list[QUndoCommand]):
-        super().__init__(text)
-        self.parts = list(parts)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(int(getattr(part, "nbytes", 0) or 0) for part in self.parts)
-
-    def release(self) -> None:
-        for part in self.parts:
-            release = getattr(part, "release", None)
-            if release is not None:
-                release()
-
-    def redo(self) -> None:
-        for part in self.parts:
-            part.redo()
-
-    def undo(self) -> None:
-        for part in reversed(self.parts):
-            part.undo()
 
 
 class InpaintSession(ModelJobSession):
@@ -222,7 +193,7 @@ class InpaintSession(ModelJobSession):
             self._say(NO_IMAGE_TEXT)
             return None
         layer = Layer(name="Mask", kind="mask", pixels=np.zeros((doc.height, doc.width), bool))
-        self.docs.undo_stack.push(AddLayerCommand(self.docs, layer, text="New mask layer"))
+        self.docs.add_layer(layer, text="New mask layer")
         return self.mask_layer()
 
     def _editable_mask_layer(self) -> Layer | None:
@@ -428,20 +399,15 @@ class InpaintSession(ModelJobSession):
         if mask is None or not mask.any():
             self._say(EMPTY_MASK_TEXT, "error")
             return False
-        if self._handle is not None:
-            self.bridge.cancel(self._handle)
         request = self.build_request(original, mask)
         document, model = self.docs.document, self.model
         self._say(f"Filling {int(mask.sum()):,} masked pixels with {os.path.basename(model.path)}…")
         self._submit(request, INPAINT_CHANNEL,
-                     lambda handle, result: self._on_result(handle, original, document, request, result),
+                     lambda result: self._on_result(original, document, request, result),
                      "Fill cancelled; the image is unchanged.", "error")
         return True
 
-    def _on_result(self, handle, original: np.ndarray, document, request: InpaintRequest,
-                   result: InpaintResult) -> None:
-        if handle is not self._handle:
-            return
+    def _on_result(self, original: np.ndarray, document, request: InpaintRequest, result: InpaintResult) -> None:
         image = result.image
         if image.shape[2] == 3:
             image = np.concatenate([image, original[:, :, 3:4]], axis=2)
@@ -450,7 +416,7 @@ class InpaintSession(ModelJobSession):
                                   duration_s=float(result.duration_s), regions=tuple(result.regions),
                                   notes=tuple(result.notes))
         text = "Done: " + self.last.describe() + ". Compare, then Apply to put it in the image."
-        self._on_finished(handle, text + "".join(f" {note}" for note in result.notes))
+        self._say(text + "".join(f" {note}" for note in result.notes))
         self.result_changed.emit(self.last)
 
     # ------------------------------------------------------------------ the result

@@ -7,7 +7,7 @@ Escape abandons a stroke, ``[`` / ``]`` change the brush size. Wheel zoom and mi
 pan come from :class:`~gui.canvas.view.CanvasView`.
 
 :class:`InpaintWorkspace` stacks the mask canvas and the Upscale workspace's
-:class:`~gui.upscale.views.CompareView` (original left of the split, fill right of it), with a bar
+:class:`~gui.canvas.compare.CompareView` (original left of the split, fill right of it), with a bar
 to switch between them, the split slider and a line about the result.
 """
 
@@ -23,17 +23,16 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QSlider,
     QStackedWidget,
     QStyleOptionGraphicsItem,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.canvas.compare import CompareView, SplitBar
 from gui.canvas.view import CanvasView
 from gui.inpaint.session import NO_IMAGE_TEXT, InpaintRecord, InpaintSession
-from gui.upscale.views import SPLIT_STEPS, CompareView
-from gui.workspace_common import CHECKABLE_STYLE, RefreshOnShow, sync_slider
+from gui.workspace_common import CHECKABLE_STYLE, RefreshOnShow
 
 #: the mask overlay: RGB and opacity
 OVERLAY_RGB = (255, 48, 96)
@@ -59,7 +58,7 @@ class MaskOverlayItem(QGraphicsItem):
         self._color = np.array([round(c * OVERLAY_ALPHA) for c in OVERLAY_RGB] + [alpha], np.uint8)
         self._edge = np.array([round(c * EDGE_ALPHA) for c in OVERLAY_RGB] + [round(EDGE_ALPHA * 255)], np.uint8)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:  # Qt API
         if self._rgba is None:
             return QRectF()
         height, width = self._rgba.shape[:2]
@@ -148,7 +147,7 @@ class MaskCanvas(CanvasView):
     def _image_pos(self, event: QMouseEvent) -> QPointF:
         return self.mapToScene(event.position().toPoint())
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         button = event.button()
         if (button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton) and not self._space_held
                 and self.has_image and self._painting is None):
@@ -159,7 +158,7 @@ class MaskCanvas(CanvasView):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._cursor_pos = event.position()
         if self._painting is not None:
             pos = self._image_pos(event)
@@ -170,7 +169,7 @@ class MaskCanvas(CanvasView):
         super().mouseMoveEvent(event)
         self.viewport().update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._painting is not None and event.button() == self._painting:
             pos = self._image_pos(event)
             self.session.move_stroke(pos.x(), pos.y())
@@ -180,15 +179,15 @@ class MaskCanvas(CanvasView):
             return
         super().mouseReleaseEvent(event)
 
-    def contextMenuEvent(self, event) -> None:  # noqa: N802 - the right button paints here
+    def contextMenuEvent(self, event) -> None:  # the right button paints here
         event.accept()
 
-    def leaveEvent(self, event) -> None:  # noqa: N802
+    def leaveEvent(self, event) -> None:
         self._cursor_pos = None
         self.viewport().update()
         super().leaveEvent(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         key = event.key()
         if key == Qt.Key.Key_Escape and self.session.stroking:
             self.session.cancel_stroke()
@@ -203,7 +202,7 @@ class MaskCanvas(CanvasView):
 
     # ------------------------------------------------------------------ painting
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         super().drawForeground(painter, rect)
         if not self.has_image:
             return
@@ -237,9 +236,7 @@ class InpaintWorkspace(RefreshOnShow, QWidget):
         self.setObjectName("inpaintWorkspace")
         self.session = session
         self.canvas = MaskCanvas(session)
-        self.compare = CompareView()
-        self.compare.setObjectName("inpaintCompareView")
-        self.compare.set_placeholder("Fill the masked area to compare before and after.")
+        self.compare = CompareView("Fill the masked area to compare before and after.", "inpaintCompareView")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.canvas)
         self.stack.addWidget(self.compare)
@@ -254,16 +251,9 @@ class InpaintWorkspace(RefreshOnShow, QWidget):
             button.setStyleSheet(CHECKABLE_STYLE)
             self.mode_group.addButton(button)
         self.mask_button.setChecked(True)
-        self.split_slider = QSlider(Qt.Orientation.Horizontal)
-        self.split_slider.setObjectName("inpaintSplitSlider")
-        self.split_slider.setRange(0, SPLIT_STEPS)
-        self.split_slider.setValue(round(self.compare.split * SPLIT_STEPS))
-        self.split_slider.setToolTip("Where the original (left) gives way to the fill (right); you can also drag on "
-                                     "the image")
-        self.split_slider.setMinimumWidth(140)
-        self.split_slider.setMaximumWidth(300)
-        self.before_label = QLabel("Before")
-        self.after_label = QLabel("After")
+        self.split_bar = SplitBar(self.compare, "Where the original (left) gives way to the fill (right); you can "
+                                  "also drag on the image", "inpaintSplitSlider")
+        self.split_slider = self.split_bar.slider
         self.caption = QLabel()
         self.caption.setObjectName("inpaintCaption")
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -276,9 +266,7 @@ class InpaintWorkspace(RefreshOnShow, QWidget):
         bar.addWidget(self.mask_button)
         bar.addWidget(self.compare_button)
         bar.addSpacing(12)
-        bar.addWidget(self.before_label)
-        bar.addWidget(self.split_slider, 1)
-        bar.addWidget(self.after_label)
+        bar.addWidget(self.split_bar, 1)
         bar.addSpacing(12)
         bar.addWidget(self.caption, 2)
         bar.addWidget(self.fit_button)
@@ -291,8 +279,6 @@ class InpaintWorkspace(RefreshOnShow, QWidget):
 
         self.mask_button.clicked.connect(lambda: self.set_mode("mask"))
         self.compare_button.clicked.connect(lambda: self.set_mode("compare"))
-        self.split_slider.valueChanged.connect(lambda v: self.compare.set_split(v / SPLIT_STEPS))
-        self.compare.split_changed.connect(self._sync_slider)
         self.fit_button.clicked.connect(lambda: self.stack.currentWidget().fit_to_window())
         self.actual_button.clicked.connect(lambda: self.stack.currentWidget().actual_size())
         session.document_changed.connect(self._document_changed)
@@ -312,15 +298,11 @@ class InpaintWorkspace(RefreshOnShow, QWidget):
         self.stack.setCurrentWidget(self.compare if comparing else self.canvas)
         (self.compare_button if comparing else self.mask_button).setChecked(True)
         self.compare_button.setEnabled(self.session.last is not None)
-        for widget in (self.split_slider, self.before_label, self.after_label):
-            widget.setVisible(comparing)
+        self.split_bar.setVisible(comparing)
         if comparing:
             record = self.session.last
             self.compare.show_comparison(record.original, record.image)
         self._update_caption()
-
-    def _sync_slider(self, fraction: float) -> None:
-        sync_slider(self.split_slider, round(fraction * SPLIT_STEPS))
 
     def _result_changed(self, record: InpaintRecord | None) -> None:
         self.set_mode("compare" if record is not None else "mask")

@@ -20,6 +20,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 
 from engine.version import APP_NAME, APP_VERSION
+from gui.jobs import TrackedJob
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class FrameExport(QObject):
         self.written_paths: list[str] = []
         self.done = False
         self._rendered = 0
-        self._handle = None
+        self._job = TrackedJob(bridge, self)  # the frame being rendered
         self._cancel_requested = False
         self._writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="latent-export")
         self._written.connect(self._on_written, Qt.ConnectionType.QueuedConnection)
@@ -97,11 +98,10 @@ class FrameExport(QObject):
         """Stop after (and without) the frame being rendered; numbered frames already written stay."""
         if self.done or self._cancel_requested:
             return
-        if self._handle is None and self._rendered >= self.total:
+        if not self._job.is_running and self._rendered >= self.total:
             return  # every frame is rendered; the file is being written
         self._cancel_requested = True
-        if self._handle is not None:  # else: between frames; the next step sees the flag
-            self.bridge.cancel(self._handle)
+        self._job.cancel()  # between frames there is none; the next step sees the flag
 
     def _cancel_message(self) -> str:
         if self.format == "sequence" and self.written_paths:
@@ -113,21 +113,17 @@ class FrameExport(QObject):
         if self.done:
             return
         if self._cancel_requested:
-            self._handle = None
             self._writer.submit(lambda: None).add_done_callback(
                 lambda _f: self._emit_written(("cancelled", None)))
             return
         index = self._rendered
         if index >= self.total:
-            self._handle = None
             self._writer.submit(self._write_all).add_done_callback(self._after_write_all)
             return
-        self._handle = self.bridge.submit(self.requests[index], EXPORT_CHANNEL,
-                                          on_result=self._on_frame, on_error=self._on_error,
-                                          on_cancel=self._on_cancel)
+        self._job.submit(self.requests[index], EXPORT_CHANNEL, on_result=self._on_frame, on_error=self._on_error,
+                         on_cancel=self._on_cancel)
 
     def _on_frame(self, result) -> None:
-        self._handle = None
         if self.done:
             return
         image = np.ascontiguousarray(result.image)
@@ -143,11 +139,9 @@ class FrameExport(QObject):
         self._submit_next()
 
     def _on_error(self, message: str, _exc: BaseException) -> None:
-        self._handle = None
         self._finish("failed", f"Rendering frame {self._rendered + 1} failed: {message}")
 
     def _on_cancel(self) -> None:
-        self._handle = None
         self._cancel_requested = True
         if self.done:
             return
@@ -207,9 +201,7 @@ class FrameExport(QObject):
             return
         self.done = True
         self.frames = []
-        if self._handle is not None:  # e.g. a frame could not be written: stop rendering too
-            self.bridge.cancel(self._handle)
-            self._handle = None
+        self._job.abandon()  # e.g. a frame could not be written: stop rendering too
         self._writer.shutdown(wait=False)
         log.info("latent export %s: %s", outcome, message)
         getattr(self, outcome).emit(message)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PySide6.QtGui import QUndoCommand
 
 from engine.document import Document
+from gui.document.commands import DocumentCommand
 
 STATE_KEY = "latent"
 ARRAY_PREFIX = "latent."
@@ -86,43 +86,47 @@ def saved_directions(document: Document | None) -> list[SavedDirection]:
     return out
 
 
-class SetLibraryCommand(QUndoCommand):
+class SetLibraryCommand(DocumentCommand):
     """Replace the document's latent library and set/remove arrays; undo puts them back.
 
     With no document open, ``new_document`` (an empty one of the render's size) is opened first.
+    Its ``nbytes`` are the arrays (latents, thumbnails) only this step keeps alive, and ``release``
+    forgets them, so bookmark steps fall under the undo memory bound like any other.
     """
 
     def __init__(self, document_model, library: dict[str, Any], arrays: dict[str, np.ndarray | None],
                  text: str, new_document: Document | None = None):
-        super().__init__(text)
-        self._docs = document_model
-        self._new_document = new_document if document_model.document is None else None
+        super().__init__(text, document_model, new_document)
         self._library = copy.deepcopy(library)
         self._arrays = dict(arrays)
         self._old_library: Any = None
         self._old_arrays: dict[str, np.ndarray | None] = {}
 
-    def redo(self) -> None:
-        if self._new_document is not None:
-            self._docs._swap(self._new_document, self._docs.path)
-        doc = self._docs.document
+    @property
+    def nbytes(self) -> int:
+        document = self._model.document
+        alive = {id(array) for array in document.arrays.values()} if document is not None else set()
+        held = {id(array): array for array in (*self._arrays.values(), *self._old_arrays.values())
+                if array is not None and id(array) not in alive}
+        return sum(int(array.nbytes) for array in held.values())
+
+    def _forget(self) -> None:
+        self._library, self._arrays, self._old_library, self._old_arrays = None, {}, None, {}
+
+    def apply(self) -> None:
+        doc = self._document()
         self._old_library = doc.state.get(STATE_KEY)
         self._old_arrays = {key: doc.arrays.get(key) for key in self._arrays}
         doc.state[STATE_KEY] = copy.deepcopy(self._library)
         _set_arrays(doc, self._arrays)
-        self._docs.changed.emit()
 
-    def undo(self) -> None:
-        doc = self._docs.document
+    def revert(self) -> None:
+        doc = self._document()
         if self._old_library is None:
             doc.state.pop(STATE_KEY, None)
         else:
             doc.state[STATE_KEY] = self._old_library
         _set_arrays(doc, self._old_arrays)
-        if self._new_document is not None:
-            self._docs._swap(None, self._docs.path)
-        else:
-            self._docs.changed.emit()
 
 
 def _set_arrays(doc: Document, arrays: dict[str, np.ndarray | None]) -> None:

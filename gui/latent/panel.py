@@ -26,6 +26,7 @@ from engine.latent_types import NOISE_MODES
 from gui.latent.session import PSI_RANGE, LatentSession
 from gui.latent.tabs import BookmarksTab, ClassTab, DirectionsTab, MixingTab
 from gui.latent.widgets import SeedBox, ValueSlider
+from gui.recipes import choose_recipe_file
 from gui.workspace_common import ScrollingDockPanel
 
 log = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ class LatentPanel(ScrollingDockPanel):
         return True
 
     def open_recipe(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recipe", "", "PNG images (*.png)")
+        path = choose_recipe_file(self)
         if path:
             self.open_recipe_from(path)
 

@@ -43,7 +43,7 @@ from engine.latent_types import (
 )
 from engine.types import ModelRef, ModelSummary
 from engine.version import APP_NAME, APP_VERSION
-from gui.commands import ReplaceDocumentCommand
+from gui.document.commands import ReplaceDocumentCommand
 from gui.latent import library
 from gui.latent.library import SetLibraryCommand
 from gui.latent.model_info import (
@@ -58,6 +58,7 @@ from gui.latent.model_info import (
     runs,
 )
 from gui.latent.settings import LatentSettings, MixSource
+from gui.recipes import RecipeOpener
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class LatentSession(QObject):
         self._ws_cache: collections.OrderedDict[tuple, np.ndarray] = collections.OrderedDict()
         self._ws_pending: set[tuple] = set()
         self._thumbnails: dict[tuple, np.ndarray] = {}
-        self._pending_settings: tuple[str, LatentSettings] | None = None
+        self.recipes = RecipeOpener("latent", self._current_model, self.model_wanted.emit, self.status.emit)
         self.docs.changed.connect(self.library_changed)
 
     # ------------------------------------------------------------------ model
@@ -188,9 +189,9 @@ class LatentSession(QObject):
         self._thumbnails.clear()
         self.directions = None
         self.directions_error = None
-        if self._pending_settings is not None and self._pending_settings[0] == summary.path:
-            self.settings = self._pending_settings[1]
-            self._pending_settings = None
+        waiting = self.recipes.take(summary.path)  # settings of a recipe or document that asked for this model
+        if waiting is not None:
+            self.settings = waiting
         elif not same:
             self.settings.pca.clear()
             self.settings.pca_layers.clear()
@@ -595,11 +596,15 @@ class LatentSession(QObject):
         write_recipe_png(path, self.last.image, self.last.recipe)
         return path
 
+    def _current_model(self) -> tuple[str, dict[str, Any]] | None:
+        return None if self.model is None else (self.model.path, dict(self.model_options))
+
     def open_recipe(self, path: str) -> dict[str, Any]:
         """Restore the explorer from a PNG exported with a recipe; returns the recipe.
 
         When the recipe names another model, the settings wait for it and ``model_wanted``
-        asks for it to be loaded. Raises EngineError (unreadable file, no or damaged recipe).
+        asks for it to be loaded (see :class:`gui.recipes.RecipeOpener`). Raises EngineError
+        (unreadable file, no or damaged recipe, its model gone and none loaded).
         """
         from engine.imageio import read_recipe
 
@@ -610,41 +615,24 @@ class LatentSession(QObject):
             self._import_named_directions(recipe.get("named_directions") or {}, str(recipe.get("model", "")))
         except ValueError as exc:
             raise EngineError(f"The recipe in {name} cannot be used: {exc}") from exc
-        model_path = str(recipe.get("model") or "")
-        if self.model is not None and (not model_path or model_path == self.model.path):
-            self.apply_settings(settings)
-            return recipe
-        if model_path and os.path.exists(model_path):
-            self._pending_settings = (model_path, settings)
-            self.status.emit(f"Loading {os.path.basename(model_path)}, the model this recipe was made with…")
-            self.model_wanted.emit(model_path, dict(recipe.get("model_options") or {}))
-            return recipe
-        if self.model is None:
-            raise EngineError(f"This recipe was made with {model_path or 'an unknown model'}, which is not on this "
-                              "computer. Open that model first (File > Open model).")
-        self.apply_settings(settings)
-        self.status.emit(f"This recipe was made with {os.path.basename(model_path)}; it is applied to the "
-                         f"loaded model, so the image differs.")
+        self.recipes.open(recipe, settings, self.apply_settings)
         return recipe
 
     def restore(self, model_path: str, options: dict[str, Any] | None = None,
                 settings: dict[str, Any] | None = None) -> None:
         """Show ``model_path`` (loaded with ``options``) with ``settings`` (:meth:`LatentSettings.to_dict`
         output) as a saved document recorded them: applied at once when that model is the loaded one,
-        else once it has loaded (``model_wanted`` asks for it). Unusable settings are skipped."""
-        options = dict(options or {})
+        else once it has loaded (``model_wanted`` asks for it). Unusable settings are skipped.
+        Raises EngineError when the model is not on this computer and none is loaded."""
         wanted = None
         if settings:
             try:
                 wanted = LatentSettings.from_dict(settings)
             except ValueError as exc:
                 log.warning("the saved latent settings cannot be used: %s", exc)
-        if self.model is not None and self.model.path == model_path and self.model_options == options:
-            if wanted is not None:
-                self.apply_settings(wanted)
-            return
-        self._pending_settings = (model_path, wanted) if wanted is not None else None
-        self.model_wanted.emit(model_path, options)
+        self.recipes.forget()
+        self.recipes.open({"model": model_path, "model_options": dict(options or {})}, wanted,
+                          lambda chosen: self.apply_settings(chosen) if chosen is not None else None, "document")
 
     def _import_named_directions(self, named: dict[str, Any], model: str) -> None:
         existing = {d.name for d in self.saved_directions()}
@@ -758,8 +746,6 @@ class LatentSession(QObject):
         brings the previous one back)."""
         if self.last is None:
             raise EngineError("Nothing rendered yet to send.")
-        from gui.paint.commands import AddLayerCommand
-
         image = self.last.image
         height, width = image.shape[:2]
         name = f"Latent seed {self.last.settings.seed}"
@@ -767,8 +753,7 @@ class LatentSession(QObject):
         doc = self.docs.document
         if doc is None or (doc.height, doc.width) == (height, width):
             new_document = Document(width=width, height=height) if doc is None else None
-            self.docs.undo_stack.push(AddLayerCommand(self.docs, layer, new_document=new_document,
-                                                      text="Send latent image to document"))
+            self.docs.add_layer(layer, text="Send latent image to document", new_document=new_document)
             return f"Added '{name}' as a layer of the document."
         fresh = Document(width=width, height=height)
         fresh.insert(layer)

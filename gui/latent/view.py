@@ -38,7 +38,7 @@ class SeedGridView(CanvasView):
                         f"{GRID_STRIDE} seeds away); double-click settles on the nearest seed. Arrow keys step "
                         "seed by seed. Wheel zooms; middle-drag pans.")
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and not self._space_held and self.has_image:
             self._drag_origin = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -46,7 +46,7 @@ class SeedGridView(CanvasView):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._drag_origin is not None:
             delta = event.position() - self._drag_origin
             self._drag_origin = event.position()
@@ -56,7 +56,7 @@ class SeedGridView(CanvasView):
             return
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._drag_origin is not None and event.button() == Qt.MouseButton.LeftButton:
             self._drag_origin = None
             self.viewport().unsetCursor()
@@ -64,7 +64,7 @@ class SeedGridView(CanvasView):
             return
         super().mouseReleaseEvent(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         """←/→: previous/next seed; ↑/↓: a grid row up/down (when the image has focus)."""
         steps = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
         step = steps.get(Qt.Key(event.key()))
@@ -75,7 +75,7 @@ class SeedGridView(CanvasView):
             return
         super().keyPressEvent(event)
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.has_image:
             self.session.snap_to_grid()  # settle on the nearest seed
             event.accept()

@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
 
 from gui.canvas.qimage import array_to_qimage
 from gui.paint.session import PaintSession
+from gui.recipes import choose_recipe_file
+from gui.signals import blocked_signals
 
 log = logging.getLogger(__name__)
 
@@ -161,26 +163,20 @@ class PaintPanel(QWidget):
 
     def refresh(self) -> None:
         session = self.session
-        self.size_slider.blockSignals(True)
-        self.size_slider.setValue(int(session.brush.size))
-        self.size_slider.blockSignals(False)
-        self.hardness_slider.blockSignals(True)
-        self.hardness_slider.setValue(int(session.brush.hardness * 100))
-        self.hardness_slider.blockSignals(False)
+        with blocked_signals(self.size_slider, self.hardness_slider):
+            self.size_slider.setValue(int(session.brush.size))
+            self.hardness_slider.setValue(int(session.brush.hardness * 100))
         self.tool_buttons[session.brush.tool].setChecked(True)
-        self.class_list.blockSignals(True)
-        self.class_list.clear()
-        self.eraser_combo.blockSignals(True)
-        self.eraser_combo.clear()
-        for index in range(len(session.palette)):
-            name = session.palette.names[index]
-            item = QListWidgetItem(_swatch(session.palette.colors[index]), f"{index:>3}  {name}")
-            item.setData(Qt.ItemDataRole.UserRole, index)
-            self.class_list.addItem(item)
-            self.eraser_combo.addItem(_swatch(session.palette.colors[index]), f"{index} {name}", index)
-        self.eraser_combo.setCurrentIndex(min(session.brush.eraser_class, max(0, self.eraser_combo.count() - 1)))
-        self.eraser_combo.blockSignals(False)
-        self.class_list.blockSignals(False)
+        with blocked_signals(self.class_list, self.eraser_combo):
+            self.class_list.clear()
+            self.eraser_combo.clear()
+            for index in range(len(session.palette)):
+                name = session.palette.names[index]
+                item = QListWidgetItem(_swatch(session.palette.colors[index]), f"{index:>3}  {name}")
+                item.setData(Qt.ItemDataRole.UserRole, index)
+                self.class_list.addItem(item)
+                self.eraser_combo.addItem(_swatch(session.palette.colors[index]), f"{index} {name}", index)
+            self.eraser_combo.setCurrentIndex(min(session.brush.eraser_class, max(0, self.eraser_combo.count() - 1)))
         self._filter(self.search.text())
         self._sync_current()
         has_model = session.model is not None
@@ -195,9 +191,8 @@ class PaintPanel(QWidget):
         for row in range(self.class_list.count()):
             item = self.class_list.item(row)
             if item.data(Qt.ItemDataRole.UserRole) == index:
-                self.class_list.blockSignals(True)
-                self.class_list.setCurrentItem(item)
-                self.class_list.blockSignals(False)
+                with blocked_signals(self.class_list):
+                    self.class_list.setCurrentItem(item)
                 break
         self.current_label.setText(f"Painting: {self.session.palette.names.get(index, index)}")
 
@@ -319,7 +314,7 @@ class PaintPanel(QWidget):
             return False
 
     def open_recipe(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open recipe", "", "PNG images (*.png)")
+        path = choose_recipe_file(self)
         if path:
             self.open_recipe_from(path)
 
@@ -329,7 +324,7 @@ class PaintPanel(QWidget):
         from engine.imageio import read_recipe
 
         try:
-            recipe = read_recipe(path, tool="paint")
+            recipe = read_recipe(path, tool="paint")  # the workspace's RecipeOpener restores it
         except EngineError as exc:
             QMessageBox.warning(self, "Open recipe", str(exc))
             return None
@@ -434,11 +429,11 @@ class StylePanel(QWidget):
             self.preview.setPixmap(QPixmap.fromImage(array_to_qimage(image)).scaled(160, 96, Qt.AspectRatioMode.KeepAspectRatio))
             self.session.set_style_image(image, path)
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         for url in event.mimeData().urls():
             if url.isLocalFile():
                 self.use_style_file(url.toLocalFile())

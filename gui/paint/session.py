@@ -25,7 +25,7 @@ from engine.labelsets import LabelSet
 from engine.types import ModelRef, ModelSummary, SynthesizeRequest, SynthesizeResult
 from engine.version import APP_NAME, APP_VERSION
 from gui.paint import tools
-from gui.paint.commands import AddLayerCommand, PatchCommand
+from gui.document.commands import PatchCommand
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ class PaintSession(QObject):
             height, width = doc.height, doc.width
         layer = Layer(name="Labels", kind="labels", pixels=np.full((height, width), self.brush.eraser_class, np.int32),
                       label_set=self.palette.name)
-        self.docs.undo_stack.push(AddLayerCommand(self.docs, layer, new_document=doc, text="New label layer"))
+        self.docs.add_layer(layer, text="New label layer", new_document=doc)
         return self.label_layer()
 
     def labels(self) -> np.ndarray:
@@ -326,7 +326,7 @@ class PaintSession(QObject):
             raise EngineError("The render does not match the document size; render again, then send it.")
         name = f"Render seed {self.last.seed}"
         layer = Layer(name=name, kind="image", pixels=image, recipe=dict(self.last.recipe))
-        self.docs.undo_stack.push(AddLayerCommand(self.docs, layer, text=f"Send '{name}' to a new layer"))
+        self.docs.add_layer(layer, text=f"Send '{name}' to a new layer")
         return f"Added '{name}' as a new layer (with its recipe)."
 
     # ------------------------------------------------------------------ style

@@ -57,7 +57,7 @@ class LabelPaintView(CanvasView):
     def _image_pos(self, event: QMouseEvent) -> QPointF:
         return self.mapToScene(event.position().toPoint())
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and not self._space_held and self.has_image:
             pos = self._image_pos(event)
             self._painting = True
@@ -66,7 +66,7 @@ class LabelPaintView(CanvasView):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         self._cursor_pos = event.position()
         if self._painting:
             pos = self._image_pos(event)
@@ -76,7 +76,7 @@ class LabelPaintView(CanvasView):
         super().mouseMoveEvent(event)
         self.viewport().update()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._painting and event.button() == Qt.MouseButton.LeftButton:
             pos = self._image_pos(event)
             self.session.move_stroke(pos.x(), pos.y())
@@ -86,7 +86,7 @@ class LabelPaintView(CanvasView):
             return
         super().mouseReleaseEvent(event)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_BracketLeft:
             self.session.brush.size = max(1.0, self.session.brush.size / 1.25)
             self.viewport().update()
@@ -97,7 +97,7 @@ class LabelPaintView(CanvasView):
             return
         super().keyPressEvent(event)
 
-    def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect) -> None:
         super().drawForeground(painter, rect)
         if self._cursor_pos is None or not self.has_image or self.session.brush.tool not in ("brush", "eraser", "instance", "line"):
             return
@@ -134,7 +134,7 @@ class PaintWorkspace(QWidget):
         self.opacity = 0.5
         session.rendered.connect(self._on_rendered)
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self._sized and self.width() > 0:
             half = max(1, self.splitter.width() // 2)

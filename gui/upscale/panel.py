@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.signals import blocked_signals
 from gui.upscale.session import OUTSCALES, TILE_SIZES, UpscaleSession, model_label, network_scale
 from gui.workspace_common import ModelJobPanel, hint_label, message_label, progress_bar, show_progress
 
@@ -193,16 +194,13 @@ class UpscalePanel(ModelJobPanel):
     def _refresh_blend(self) -> None:
         session = self.session
         candidates = session.blend_candidates()
-        self.blend_combo.blockSignals(True)
-        self.blend_combo.clear()
-        for summary in candidates:
-            self.blend_combo.addItem(model_label(summary), summary.path)
-        if session.blend_model is not None:
-            self.blend_combo.setCurrentIndex(self.blend_combo.findData(session.blend_model.path))
-        self.blend_combo.blockSignals(False)
-        self.blend_check.blockSignals(True)
-        self.blend_check.setChecked(session.blend_model is not None)
-        self.blend_check.blockSignals(False)
+        with blocked_signals(self.blend_combo, self.blend_check):
+            self.blend_combo.clear()
+            for summary in candidates:
+                self.blend_combo.addItem(model_label(summary), summary.path)
+            if session.blend_model is not None:
+                self.blend_combo.setCurrentIndex(self.blend_combo.findData(session.blend_model.path))
+            self.blend_check.setChecked(session.blend_model is not None)
         self.blend_check.setEnabled(bool(candidates))
         self.blend_check.setToolTip(
             self.blend_check.toolTip() if candidates else
@@ -211,9 +209,8 @@ class UpscalePanel(ModelJobPanel):
         self.blend_combo.setVisible(bool(candidates))
         self.blend_combo.setEnabled(blending)
         self.alpha_slider.setEnabled(blending)
-        self.alpha_slider.blockSignals(True)
-        self.alpha_slider.setValue(round(session.blend_alpha * ALPHA_STEPS))
-        self.alpha_slider.blockSignals(False)
+        with blocked_signals(self.alpha_slider):
+            self.alpha_slider.setValue(round(session.blend_alpha * ALPHA_STEPS))
         self._refresh_alpha_label()
 
     def _refresh_alpha_label(self) -> None:
@@ -228,15 +225,14 @@ class UpscalePanel(ModelJobPanel):
     def _refresh_scales(self) -> None:
         scale = network_scale(self.session.model)
         current = self.session.outscale
-        self.scale_combo.blockSignals(True)
-        self.scale_combo.clear()
-        self.scale_combo.addItem(f"×{scale} (the model's own)" if scale else "The model's own", None)
-        for value in OUTSCALES:
-            if scale is None or value != scale:
-                self.scale_combo.addItem(f"×{value:g}", value)
-        index = self.scale_combo.findData(current) if current is not None else 0
-        self.scale_combo.setCurrentIndex(max(0, index))
-        self.scale_combo.blockSignals(False)
+        with blocked_signals(self.scale_combo):
+            self.scale_combo.clear()
+            self.scale_combo.addItem(f"×{scale} (the model's own)" if scale else "The model's own", None)
+            for value in OUTSCALES:
+                if scale is None or value != scale:
+                    self.scale_combo.addItem(f"×{value:g}", value)
+            index = self.scale_combo.findData(current) if current is not None else 0
+            self.scale_combo.setCurrentIndex(max(0, index))
         if current is not None and index < 0:
             self.session.set_outscale(None)
 

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.document import Document
 from engine.types import ModelSummary, UpscaleFolderRequest, UpscaleFolderResult, UpscaleRequest, UpscaleResult
+from gui.jobs import TrackedJob
 from gui.model_session import ModelJobSession
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,9 @@ class UpscaleSession(ModelJobSession):
         self.outscale: float | None = None
         self.last: UpscaleRecord | None = None
         self.last_batch: UpscaleFolderResult | None = None
-        self._batch_handle = None
+        self.batch = TrackedJob(bridge, self)
+        self.batch.running_changed.connect(self.batch_running_changed)
+        self.batch.progress.connect(self.batch_progress)
         self.docs.changed.connect(self.source_changed)
 
     # ------------------------------------------------------------------ models
@@ -187,28 +190,24 @@ class UpscaleSession(ModelJobSession):
         if original is None:
             self._say(NO_IMAGE_TEXT)
             return False
-        if self._handle is not None:
-            self.bridge.cancel(self._handle)
         request = self.build_request(original)
         document = self.docs.document
         model, blend = self.model, self.blend_model
         height, width = original.shape[:2]
         self._say(f"Upscaling {width}×{height} with {os.path.basename(model.path)}…")
         self._submit(request, UPSCALE_CHANNEL,
-                     lambda handle, result: self._on_result(handle, original, document, model, blend, request, result),
+                     lambda result: self._on_result(original, document, model, blend, request, result),
                      "Upscale cancelled; the image is unchanged.")
         return True
 
-    def _on_result(self, handle, original: np.ndarray, document, model: ModelSummary, blend: ModelSummary | None,
+    def _on_result(self, original: np.ndarray, document, model: ModelSummary, blend: ModelSummary | None,
                    request: UpscaleRequest, result: UpscaleResult) -> None:
-        if handle is not self._handle:
-            return
         self.last = UpscaleRecord(
             original=original, image=result.image, scale=float(result.scale), model=model.path, document=document,
             blend=None if blend is None else blend.path, blend_alpha=request.blend_alpha,
             duration_s=float(result.duration_s), tile_used=int(result.tile_used), notes=tuple(result.notes),
         )
-        self._on_finished(handle, "Done: " + self.last.describe() + ". Compare, then Apply to put it in the document."
+        self._say("Done: " + self.last.describe() + ". Compare, then Apply to put it in the document."
                           + ("".join(f" {note}" for note in result.notes)))
         self.result_changed.emit(self.last)
 
@@ -240,7 +239,7 @@ class UpscaleSession(ModelJobSession):
 
     @property
     def is_batch_running(self) -> bool:
-        return self._batch_handle is not None
+        return self.batch.is_running
 
     def run_batch(self, source_dir: str, output_dir: str) -> bool:
         """Upscale every image of ``source_dir`` into ``output_dir`` (PNG, same names) on the engine."""
@@ -263,44 +262,25 @@ class UpscaleSession(ModelJobSession):
             outscale=self.outscale, blend=None if blend is None else self._ref(blend),
             blend_alpha=self.blend_alpha if blend is not None else 0.0)
         self._say(f"Upscaling the images in {source_dir}…")
-        handle = self.bridge.submit(
+        self.batch.submit(
             request, BATCH_CHANNEL,
-            on_result=lambda result: self._on_batch_result(handle, output_dir, result),
-            on_error=lambda message, _exc: self._on_batch_finished(handle, message),
-            on_progress=lambda fraction, text: self._on_batch_progress(handle, fraction, text),
-            on_cancel=lambda: self._on_batch_finished(
-                handle, f"Batch cancelled. Images finished before the cancel are in {output_dir}."),
+            on_result=lambda result: self._on_batch_result(output_dir, result),
+            on_error=lambda message, _exc: self._say(message),
+            on_cancel=lambda: self._say(f"Batch cancelled. Images finished before the cancel are in {output_dir}."),
         )
-        self._batch_handle = handle
-        self.batch_running_changed.emit(True)
-        self.batch_progress.emit(0.0, "starting")
         return True
 
     def cancel_batch(self) -> None:
-        if self._batch_handle is not None:
-            self.bridge.cancel(self._batch_handle)
+        self.batch.cancel()
 
-    def _on_batch_progress(self, handle, fraction: float | None, text: str) -> None:
-        if handle is self._batch_handle:
-            self.batch_progress.emit(fraction, text)
-
-    def _on_batch_result(self, handle, output_dir: str, result: UpscaleFolderResult) -> None:
-        if handle is not self._batch_handle:
-            return
+    def _on_batch_result(self, output_dir: str, result: UpscaleFolderResult) -> None:
         self.last_batch = result
         total = len(result.written) + len(result.skipped)
         text = f"Upscaled {len(result.written)} of {total} images into {output_dir} in {result.duration_s:.1f} s."
         if result.skipped:
             text += f" {len(result.skipped)} skipped: " + "; ".join(os.path.basename(s) for s, _ in result.skipped) + "."
-        self._on_batch_finished(handle, text)
+        self._say(text)
         self.batch_finished.emit(result)
-
-    def _on_batch_finished(self, handle, message: str) -> None:
-        if handle is not self._batch_handle:
-            return
-        self._batch_handle = None
-        self.batch_running_changed.emit(False)
-        self._say(message)
 
     # ------------------------------------------------------------------ messages
 

@@ -1,6 +1,6 @@
 """The Upscale workspace assembled: session, before/after view, and its dock panel.
 
-:class:`UpscaleWorkspaceController` is what the main window owns (see ``WORKSPACE_CONTROLLERS``):
+:class:`UpscaleWorkspaceController` is what the main window owns (see ``gui.workspaces.table.WORKSPACES``):
 it builds the :class:`~gui.upscale.session.UpscaleSession` on the window's bridge and document,
 the central :class:`~gui.upscale.views.UpscaleWorkspace` (before | after with a draggable split)
 and the Upscale dock. A loaded model whose capabilities include ``upscale`` (ESRGAN, Real-ESRGAN,
@@ -9,26 +9,26 @@ SRVGG, SRResNet) joins the workspace's model list and becomes the current upscal
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
 from engine.types import ModelSummary
 from gui.upscale.panel import UpscalePanel
 from gui.upscale.session import UpscaleSession, is_upscale_model
 from gui.upscale.views import UpscaleWorkspace
+from gui.workspaces.base import Workspace
 
 
-class UpscaleWorkspaceController(QObject):
+class UpscaleWorkspaceController(Workspace):
     TITLE = "Upscale"
-    #: the user picked a checkpoint to load in this workspace (the main window loads it)
-    load_model_requested = Signal(str)
+    KEY = "upscale"
 
     def __init__(self, bridge, document_model, parent: QObject | None = None):
-        super().__init__(parent)
+        super().__init__(bridge, document_model, parent)
         self.session = UpscaleSession(bridge, document_model, self)
         self.view = UpscaleWorkspace(self.session)
         self.panel = UpscalePanel(self.session)
         self.panels = [self.panel]
-        self.panel.open_model_requested.connect(self.load_model_requested)
+        self.panel.open_model_requested.connect(self.request_model)  # the user picked a checkpoint with Open…
 
     @staticmethod
     def accepts(summary: ModelSummary) -> bool:

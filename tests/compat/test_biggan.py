@@ -20,11 +20,11 @@ from engine.latent_types import LatentSampleRequest, class_mix_vector
 from engine.loaders import native
 from engine.loaders.detect import load_model
 from engine.models.biggan import truncated_noise_sample
-from engine.models.stylegan2 import to_uint8_image
+from engine.pipelines.images import tensor_to_image
 from engine.pipelines import latent_biggan
 from engine.types import ModelRef
 from engine.worker import JobContext
-from tests.compat.conftest import compat_root, family_dir, fixture_sets, load_cases
+from tests.helpers import compat_root, family_dir, fixture_sets, load_cases
 
 FAMILY_DIR = "biggan"
 IMG_ATOL = 1e-5  # the official float64 run is within 1.3e-6 of the float32 outputs
@@ -145,7 +145,7 @@ def test_latent_pipeline_renders_the_official_image(folder, description, loaded)
     request = LatentSampleRequest(model=ModelRef(str(folder)), psi=_truncation(description, name),
                                   class_vector=case["class_vector"][0], ws=case["z"][0])
     result = latent_biggan.sample(model, request, JobContext.detached())
-    expected = to_uint8_image(torch.from_numpy(case["img"][0]))
+    expected = tensor_to_image(torch.from_numpy(case["img"][0]))
     assert result.image.shape == expected.shape
     assert np.abs(result.image.astype(int) - expected.astype(int)).max() <= 1
 

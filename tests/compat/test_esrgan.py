@@ -17,7 +17,7 @@ from engine.loaders.base import RawCheckpoint
 from engine.models import esrgan, srvgg
 from engine.pipelines.upscale import reflect_indices, upscale_tensor
 from engine.worker import JobContext
-from tests.compat.conftest import fixture_sets
+from tests.helpers import fixture_sets
 
 ATOL = 1e-5
 FAMILY_OF_CLASS = {"RRDBNet": "esrgan", "RRDB_Net": "esrgan", "SRVGGNetCompact": "srvgg", "MSRResNet": "srresnet"}
@@ -82,17 +82,30 @@ def test_official_file_reproduces_reference_outputs(folder: Path, name: str, ent
             if key not in cases:
                 break
             x, expected = cases[key], cases[f"{prefix}__case{index}__output"]
-            with torch.no_grad():
-                direct = model.networks["G"](torch.from_numpy(x)).numpy()
-            assert direct.shape == expected.shape
             assert expected.shape[-1] == x.shape[-1] * model.config.scale
-            assert np.abs(direct - expected).max() <= ATOL, f"{prefix} case {index} (network)"
-            # the same through the upscale pipeline's float path (whole image, no pre-padding)
+            if _fits_the_network(model, x):  # the network alone needs sides the x2/x1 unshuffle divides
+                with torch.no_grad():
+                    direct = model.networks["G"](torch.from_numpy(x)).numpy()
+                assert direct.shape == expected.shape
+                assert np.abs(direct - expected).max() <= ATOL, f"{prefix} case {index} (network)"
+            # the same through the upscale pipeline's float path (whole image, no pre-padding; it
+            # pads to the input multiple itself)
             piped = upscale_tensor(model, x, ctx, tile=0, pre_pad=0)
             assert np.abs(piped - expected).max() <= ATOL, f"{prefix} case {index} (pipeline)"
             ran += 1
     if "realesrganer" not in _prefixes(entry):
         assert ran > 0, f"no cases found for {name}"
+
+
+def _fits_the_network(model, x: np.ndarray) -> bool:
+    multiple = int(getattr(model.config, "input_multiple", 1))
+    return x.shape[-2] % multiple == 0 and x.shape[-1] % multiple == 0
+
+
+def _probe(model, seed: int = 0) -> np.ndarray:
+    """A random NCHW float image with the model's input channels and odd sides: what users give."""
+    channels = int(getattr(model.config, "num_in_ch", 3))
+    return torch.rand(1, channels, 9, 11, generator=torch.Generator().manual_seed(seed)).numpy()
 
 
 def _realesrganer_entries():
@@ -117,29 +130,34 @@ def test_realesrganer_padding_is_reproduced_by_the_pipeline(folder: Path, name: 
     assert np.abs(out - cases["realesrganer__output"]).max() <= ATOL
 
 
-def test_training_save_prefers_params_ema(ctx: JobContext):
-    _skip_without_fixtures()
-    folder = ENTRIES[0][0]
-    if not (folder / "net_g_latest.pth").is_file():
-        pytest.skip("no net_g_latest.pth")
-    ema = load_model(folder / "net_g_latest.pth")
-    raw = load_model(folder / "net_g_latest.pth", {"weights_key": "params"})
+def _training_saves():
+    """Files that hold both ``params`` and ``params_ema`` (BasicSR's save of net_g + net_g_ema)."""
+    return [(folder, name) for folder, name, entry in ENTRIES
+            if "'params'" in (entry.get("wrapper") or "") and "'params_ema'" in (entry.get("wrapper") or "")]
+
+
+@pytest.mark.parametrize("folder,name", _training_saves(), ids=[n for _, n in _training_saves()])
+def test_training_save_prefers_params_ema(folder: Path, name: str, ctx: JobContext):
+    ema = load_model(folder / name)
+    raw = load_model(folder / name, {"weights_key": "params"})
     assert any("params_ema" in note for note in ema.notes)
-    x = torch.rand(1, 3, 9, 11)
-    with torch.no_grad():
-        assert not torch.allclose(ema.networks["G"](x), raw.networks["G"](x))
+    x = _probe(ema)
+    assert not np.allclose(upscale_tensor(ema, x, ctx, tile=0, pre_pad=0), upscale_tensor(raw, x, ctx, tile=0, pre_pad=0))
 
 
-def test_old_and_master_layouts_give_identical_outputs():
-    _skip_without_fixtures()
-    folder = ENTRIES[0][0]
-    files = [folder / "ESRGAN_old_arch_x4.pth", folder / "ESRGAN_RRDBNet_arch_x4.pth"]
-    if not all(f.is_file() for f in files):
-        pytest.skip("legacy ESRGAN files absent")
-    old, master = (load_model(f) for f in files)
-    x = torch.rand(1, 3, 7, 6)
-    with torch.no_grad():
-        assert torch.equal(old.networks["G"](x), master.networks["G"](x))
+def _legacy_pairs():
+    """(old-layout file, master-layout file) of the original ESRGAN code, same weights (see README)."""
+    old = [n for _, n, e in ENTRIES if "old layout" in e["arch"]]
+    master = [n for _, n, e in ENTRIES if "master layout" in e["arch"]]
+    folder = ENTRIES[0][0] if ENTRIES else None
+    return [(folder, a, b) for a, b in zip(sorted(old), sorted(master))]
+
+
+@pytest.mark.parametrize("folder,old_name,master_name", _legacy_pairs(), ids=[a for _, a, _ in _legacy_pairs()])
+def test_old_and_master_layouts_give_identical_outputs(folder: Path, old_name: str, master_name: str, ctx: JobContext):
+    old, master = load_model(folder / old_name), load_model(folder / master_name)
+    x = _probe(old)
+    assert np.array_equal(upscale_tensor(old, x, ctx, tile=0, pre_pad=0), upscale_tensor(master, x, ctx, tile=0, pre_pad=0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +198,7 @@ def test_sr_sniffers_leave_pix2pix_style_files_alone(keys: list[str]):
     assert not esrgan_legacy.sniff(ckpt, {})
 
 
-def test_native_round_trip_gives_identical_outputs(tmp_path: Path):
+def test_native_round_trip_gives_identical_outputs(tmp_path: Path, ctx: JobContext):
     _skip_without_fixtures()
     seen = set()
     for folder, name, entry in ENTRIES:
@@ -191,9 +209,9 @@ def test_native_round_trip_gives_identical_outputs(tmp_path: Path):
         saved = native.save(model, tmp_path / (Path(name).stem + ".safetensors"))
         again = load_model(saved)
         assert again.family == model.family and again.config == model.config
-        x = torch.rand(1, 3, 10, 13)
-        with torch.no_grad():
-            assert torch.equal(model.networks["G"](x), again.networks["G"](x)), name
+        x = _probe(model)
+        assert np.array_equal(upscale_tensor(model, x, ctx, tile=0, pre_pad=0),
+                              upscale_tensor(again, x, ctx, tile=0, pre_pad=0)), name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,6 +267,30 @@ def test_old_esrgan_layout_at_other_scales(tmp_path: Path, scale: int, n_up: int
     x = torch.rand(1, 3, 5, 7)
     with torch.no_grad():
         assert torch.equal(model.networks["G"](x), net(x))
+
+
+@pytest.mark.parametrize("name, scale", [("2x_Community.pth", 2), ("Community_x3.pth", 3), ("Community-3x.pth", 3)])
+def test_x2_x3_scale_is_taken_from_the_file_name_with_a_note(tmp_path: Path, name: str, scale: int):
+    config = esrgan.RRDBNetConfig(scale=scale, num_feat=8, num_block=1, num_grow_ch=8, pixel_unshuffle=False)
+    net = esrgan.build_networks(config)["G"].eval()
+    path = _save(tmp_path, _to_old_layout(net.state_dict(), 1, 1), name)
+    model = load_model(path)
+    assert model.config == config
+    assert any(f"x{scale} from the file name" in note for note in model.notes)
+    x = torch.rand(1, 3, 5, 7)
+    with torch.no_grad():
+        assert torch.equal(model.networks["G"](x), net(x))
+    other = 5 - scale  # an explicit option wins over the name
+    assert load_model(path, {"scale": other}).config.scale == other
+
+
+@pytest.mark.parametrize("name", ["model.pth", "4x_Community.pth", "2x_to_3x.pth"])
+def test_x2_x3_scale_is_asked_for_when_the_name_does_not_settle_it(tmp_path: Path, name: str):
+    config = esrgan.RRDBNetConfig(scale=2, num_feat=8, num_block=1, num_grow_ch=8, pixel_unshuffle=False)
+    net = esrgan.build_networks(config)["G"]
+    with pytest.raises(MissingOptionError, match="file name does not say x2 or x3") as info:
+        load_model(_save(tmp_path, _to_old_layout(net.state_dict(), 1, 1), name))
+    assert info.value.option == "scale"
 
 
 def test_scale_from_sidecar_json(tmp_path: Path):

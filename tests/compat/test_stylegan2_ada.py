@@ -22,7 +22,7 @@ import torch
 from engine.errors import CheckpointError, UnsafePickleError
 from engine.loaders import native, safe_pickle
 from engine.loaders.detect import load_model
-from tests.compat.conftest import compat_root, family_dir, fixture_sets
+from tests.helpers import compat_root, family_dir, fixture_sets
 
 FAMILY_DIR = "stylegan2_ada"
 IMG_ATOL = 1e-4

@@ -18,7 +18,7 @@ from engine.errors import CheckpointError, UnsafePickleError
 from engine.loaders import native
 from engine.loaders.detect import load_model
 from engine.loaders.files import read_checkpoint
-from tests.compat.conftest import compat_root, family_dir, fixture_sets, load_cases
+from tests.helpers import compat_root, family_dir, fixture_sets, load_cases
 
 FAMILY_DIR = "stylegan2_rosinality"
 IMG_ATOL = 1e-4

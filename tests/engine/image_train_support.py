@@ -97,3 +97,35 @@ def notes_of(run: Path) -> list[str]:
 
 def write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value), encoding="utf-8")
+
+
+def assert_resume_is_exact(opts: TrainOptions, stop_at: int) -> dict[str, Any]:
+    """Train ``opts.steps`` in one go and again stopped at ``stop_at`` then resumed; every network
+    (and the extra state's tensors) must end bit-identical. Returns the uninterrupted run's state."""
+    from engine.training.loop import run_training as run
+
+    whole = opts.replace(out=str(Path(opts.out) / "whole"), deterministic=True)
+    part = whole.replace(out=str(Path(opts.out) / "part"))
+    run_tiny(whole)
+    RunDir(part.out).prepare(part, resume=False)
+    iterations = []
+
+    def stop_now() -> bool:  # asked once per iteration: a stop request after iteration stop_at
+        iterations.append(1)
+        return len(iterations) >= stop_at
+
+    with one_thread():  # as run_tiny: the same thread count gives the same float sums
+        stopped = run(part.out, should_stop=stop_now)
+        assert stopped.state == "stopped" and stopped.step == stop_at, stopped
+        RunDir(part.out).prepare(part, resume=True)
+        assert run(part.out, resume=True).state == "done"
+    a = RunDir(whole.out).load_latest_state()[1]
+    b = RunDir(part.out).load_latest_state()[1]
+    assert a["step"] == b["step"] == opts.steps
+    for net, state in a["networks"].items():
+        for key, value in state.items():
+            assert torch.equal(value, b["networks"][net][key]), (net, key)
+    for key, value in a["extra"].items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, b["extra"][key]), key
+    return a

@@ -117,7 +117,7 @@ def _check(report: Report, family: str) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_spade() -> LoadedModel:
-    from tests.engine.test_label2image import tiny_model
+    from tests.engine.test_paint_spade import tiny_model
 
     return tiny_model(label_nc=len(CLASS_NAMES), contain_dontcare_label=False, crop_size=64)
 
@@ -136,14 +136,14 @@ def test_spade_fcn_score(tiny_spade):
 
 
 def test_paint_models_of_another_label_set_are_refused():
-    from tests.engine.test_label2image import tiny_model
+    from tests.engine.test_paint_spade import tiny_model
 
     with pytest.raises(InputError, match="16 classes"):
         evaluate(tiny_model(label_nc=6), n=2)
 
 
 def test_pix2pixhd_fcn_score():
-    from tests.engine.test_translate import _hd
+    from tests.engine.test_paint_translate import _hd
 
     report = evaluate(_hd(label_nc=len(CLASS_NAMES)), n=2)
     _check(report, "pix2pixhd")
@@ -154,12 +154,12 @@ def test_stylegan2_world_feature_distance_next_to_its_floor():
 
     G = tiny_generator().requires_grad_(False)
     model = LoadedModel(path="tiny", family="stylegan2", source_format="test", config=G.config, networks={"G": G})
-    report = evaluate(model, n=4)
+    report = evaluate(model, n=16)
     _check(report, "stylegan2")
     wfd = report.metrics[0]
     assert "WFD" in wfd.name and "FID" not in wfd.name and wfd.reference_kind == "floor"
     assert wfd.value > wfd.reference >= 0  # random weights are far from the world; two world sets are close
-    assert report.seeds == (HELD_OUT_START, HELD_OUT_START + 7)
+    assert report.seeds == (HELD_OUT_START, HELD_OUT_START + 31)
 
 
 def test_biggan_accuracy_per_biome_and_diversity():
@@ -176,6 +176,12 @@ def test_biggan_accuracy_per_biome_and_diversity():
     assert names[0].startswith("classification accuracy") and names[-1].startswith("same-class MS-SSIM")
     assert [n.removeprefix("classified as ") for n in names[1:-1]] == list(BIOME_NAMES)
     assert all(0 <= m.value <= 1 for m in report.metrics)
+    assert report.metrics[0].reference > 0.5  # the classifier knows real scenes of the biome asked for
+    from engine.eval.evaluate import held_out_seeds_of_biome
+
+    for b in range(len(BIOME_NAMES)):
+        seeds = held_out_seeds_of_biome(b, 3)
+        assert all(s >= HELD_OUT_START and s % len(BIOME_NAMES) == b for s in seeds)
 
     wrong = BigGANConfig(output_dim=16, z_dim=8, class_embed_dim=8, channel_width=8, num_classes=5,
                          layers=config.layers, attention_layer_position=2, n_stats=51)
@@ -238,7 +244,7 @@ def test_super_resolution_on_a_folder_of_images(tiny_sr, tmp_path):
 
 def test_families_without_a_world_metric_and_bad_n_are_refused(tiny_sr):
     from engine.loaders import load_model
-    from tests.engine.test_translate import _model
+    from tests.engine.test_paint_translate import _model
     from engine.models import cyclegan
 
     model = load_model(tiny_sr)
@@ -263,3 +269,20 @@ def test_evaluate_command_prints_a_table_and_json(tiny_sr, capsys):
     assert "PSNR (Y) x2" in table and "baseline: bicubic" in table
     assert main(["evaluate", str(tiny_sr), "--n", "0"]) == 1
     assert "--n 0 is out of range" in capsys.readouterr().err
+
+
+def test_a_classifier_trained_in_another_biome_order_is_aligned_by_name():
+    from engine.eval.train_judges import align_classifier
+
+    torch.manual_seed(0)
+    net = BiomeClassifier().eval()
+    trained_order = list(reversed(BIOME_NAMES))
+    x = torch.randn(2, 3, 64, 64)
+    before = net(x)
+    assert align_classifier(net, trained_order)
+    after = net(x)
+    for j, name in enumerate(BIOME_NAMES):
+        assert torch.allclose(after[:, j], before[:, trained_order.index(name)])
+    assert not align_classifier(net, list(BIOME_NAMES))
+    with pytest.raises(ValueError, match="biomes"):
+        align_classifier(net, ["a"] * len(BIOME_NAMES))

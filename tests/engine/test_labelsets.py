@@ -182,7 +182,7 @@ def test_model_label_set_covers_every_index_the_model_takes():
 def test_label_set_option_overrides_the_guess(tmp_path):
     import pytest
 
-    from tests.compat.conftest import compat_root
+    from tests.helpers import compat_root
 
     path = compat_root() / "spade" / "seg" / "latest_net_G.pth"
     if not path.is_file():

@@ -18,7 +18,7 @@ from engine.models.loaded import LoadedModel
 from engine.pipelines import latent_common, latent_stylegan2 as latent
 from engine.types import ModelRef
 from engine.worker import JobContext
-from tests.engine.test_stylegan2 import tiny_generator
+from tests.helpers import tiny_generator
 
 REF = ModelRef("memory://tiny-stylegan2")
 

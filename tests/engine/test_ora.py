@@ -17,54 +17,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.document import Document, Layer
+from engine.document import Document
 from engine.errors import DocumentError, EngineError
 from engine.imageio import read_png_text
-from engine.labelsets import generic, read_index_png
+from engine.labelsets import read_index_png
 from engine.ora import (MIMETYPE, OraLimits, export_label_map, export_png, read_ora, write_ora)
+from tests.helpers import assert_documents_equal, big_document, sample_document
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def sample_document(width: int = 40, height: int = 24, seed: int = 0) -> Document:
-    """Every layer kind and attribute, state, arrays, label sets and recipes."""
-    rng = np.random.default_rng(seed)
-    doc = Document(width=width, height=height)
-    background = rng.integers(0, 256, (height, width, 4)).astype(np.uint8)
-    background[:4, :4, 3] = 0  # fully transparent pixels keep their colour values too
-    doc.insert(Layer(name="Background", kind="image", pixels=background))
-    labels = rng.integers(0, 7, (height, width)).astype(np.int32)
-    doc.insert(Layer(name="Labels", kind="labels", pixels=labels, label_set="generic-7", locked=True,
-                     instances=rng.integers(0, 5, (height, width)).astype(np.int32)))
-    render = rng.integers(0, 256, (height, width, 4)).astype(np.uint8)
-    doc.insert(Layer(name="Render ✨", kind="image", pixels=render, opacity=0.3719, visible=False,
-                     recipe={"tool": "paint", "seed": 1234, "model": "/m/spade.pth", "model_options": {"label_nc": 6},
-                             "style": "image", "weights": [0.25, 1e-9]}))
-    doc.insert(Layer(name="Hole", kind="mask", pixels=rng.random((height, width)) > 0.7, opacity=0.5))
-    doc.label_sets["generic-7"] = generic(7, "generic-7").to_dict()
-    doc.state = {"paint": {"model": "/m/spade.pth", "seed": 1234, "style_path": None},
-                 "latent": {"bookmarks": [{"id": "b1", "name": "nice", "truncation": 0.7}]}}
-    for number, layer in enumerate(doc.layers):  # fixed ids: the same document in another process
-        layer.id = f"layer{number}"
-    doc.arrays = {"latent/b1/w": rng.standard_normal((14, 512)).astype(np.float32),
-                  "direction 0": np.arange(12, dtype=np.int64).reshape(3, 4)}
-    return doc
-
-
-def assert_documents_equal(a: Document, b: Document) -> None:
-    assert (a.width, a.height) == (b.width, b.height)
-    assert len(a.layers) == len(b.layers)
-    for x, y in zip(a.layers, b.layers):
-        for attr in ("id", "name", "kind", "visible", "opacity", "blend_mode", "locked", "label_set", "recipe"):
-            assert getattr(x, attr) == getattr(y, attr), (x.name, attr)
-        assert x.pixels.dtype == y.pixels.dtype and np.array_equal(x.pixels, y.pixels), x.name
-        assert (x.instances is None) == (y.instances is None)
-        if x.instances is not None:
-            assert np.array_equal(x.instances, y.instances)
-    assert a.state == b.state and a.label_sets == b.label_sets
-    assert set(a.arrays) == set(b.arrays)
-    for key in a.arrays:
-        assert a.arrays[key].dtype == b.arrays[key].dtype and np.array_equal(a.arrays[key], b.arrays[key]), key
 
 
 def zip_bytes(members: list[tuple[str, bytes]], stored_first: bool = True) -> bytes:
@@ -344,7 +304,7 @@ def test_absurd_layer_size_is_refused_with_a_clear_message(tmp_path):
 CHILD = """
 import sys
 sys.path.insert(0, {root!r})
-from tests.engine.test_ora import big_document
+from tests.helpers import big_document
 from engine.ora import write_ora
 doc = big_document()
 print("ready", flush=True)
@@ -353,15 +313,6 @@ while True:
     write_ora({path!r}, doc)
     print("end", flush=True)
 """
-
-
-def big_document() -> Document:
-    """Big enough that one save takes a while (incompressible pixels)."""
-    doc = sample_document(width=1024, height=768, seed=5)
-    rng = np.random.default_rng(9)
-    for i in range(2):
-        doc.insert(Layer(name=f"Noise {i}", kind="image", id=f"noise{i}", pixels=rng.integers(0, 256, (768, 1024, 4)).astype(np.uint8)))
-    return doc
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")

@@ -9,7 +9,8 @@ import torch
 from engine.errors import Cancelled, InputError
 from engine.models.loaded import LoadedModel
 from engine.models import cyclegan, pix2pix, pix2pixhd
-from engine.pipelines.paint_translate import image_to_tensor, sample_instance_features, synthesize, valid_size
+from engine.pipelines.images import image_to_tensor
+from engine.pipelines.paint_translate import sample_instance_features, synthesize, valid_size
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
 

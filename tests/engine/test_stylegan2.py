@@ -9,25 +9,12 @@ from engine.models.loaded import config_from_dict, config_to_dict
 from engine.models import family_module
 from engine.models.stylegan2 import (
     StyleGAN2Config,
-    build_networks,
     upfirdn2d,
     make_filter,
     modulated_conv2d,
     widths_from_channel_rule,
 )
-
-
-def tiny_generator(c_dim: int = 0, seed: int = 0, **overrides):
-    torch.manual_seed(seed)
-    config = StyleGAN2Config(z_dim=16, w_dim=16, c_dim=c_dim, img_resolution=32, mapping_layers=2,
-                             channels=(16, 16, 8, 8), conv_clamp=overrides.pop("conv_clamp", None), **overrides)
-    G = build_networks(config)["G"].eval()
-    with torch.no_grad():  # make the parameters that start at zero matter
-        for conv in G.synthesis.convs:
-            conv.noise_strength.fill_(0.3)
-            conv.bias.normal_(0, 0.2)
-        G.mapping.w_avg.normal_()
-    return G
+from tests.helpers import tiny_generator
 
 
 def test_widths_rule_matches_official_1024():

@@ -11,7 +11,9 @@ from engine.inpaint_types import InpaintRequest
 from engine.pipelines.inpaint import inpaint
 from engine.types import ModelRef
 from engine.worker import JobContext
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images
+from tests.engine.image_train_support import (
+    assert_resume_is_exact, changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images,
+)
 
 TINY = {"base_width": 8, "max_width": 16, "disc_base_width": 8}
 
@@ -61,3 +63,18 @@ def test_fine_tunes_its_own_file_and_refuses_another_window_size(tmp_path):
     assert any("fine-tuning from latest.safetensors" in n for n in notes_of(tmp_path / "again"))
     with pytest.raises(InputError, match="--resolution 32"):
         fresh_trainer(again.replace(resolution=64))
+
+
+def test_resume_is_exact(tmp_path):
+    write_images(tmp_path / "pictures", 3, 32)
+    opts = tiny_options("context_encoder", [tmp_path / "pictures"], tmp_path / "runs", resolution=32, steps=4,
+                        extra=dict(TINY))
+    assert_resume_is_exact(opts, stop_at=3)
+
+
+def test_adaptive_augmentation_of_the_discriminator(tmp_path):
+    write_images(tmp_path / "pictures", 2, 32)
+    opts = tiny_options("context_encoder", [tmp_path / "pictures"], tmp_path / "run", resolution=32, steps=2,
+                        augment="ada", extra=dict(TINY))
+    _, records = run_tiny(opts)
+    assert "ada_p" in records[-1]["losses"]

@@ -16,7 +16,9 @@ from engine.pipelines.upscale import upscale_image
 from engine.training import degradations as dg
 from engine.training.rundir import RunDir
 from engine.worker import JobContext
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images
+from tests.engine.image_train_support import (
+    assert_resume_is_exact, changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images,
+)
 
 COMPAT = Path("/work/shared/compat/esrgan")
 TINY_RRDB = {"arch": "rrdb", "scale": 2, "num_feat": 8, "num_block": 1, "num_grow_ch": 4, "d_feat": 4, "psnr_steps": 1}
@@ -31,8 +33,11 @@ def test_rrdb_x2_trains_both_stages_and_upscales(tmp_path):
     assert set(records[0]["losses"]) == {"loss_l1"}  # step 1: the PSNR stage
     assert {"loss_g_gan", "loss_d", "loss_percep"} <= set(records[-1]["losses"])
     assert changed(before.G, model.networks["G"])
-    d_after = RunDir(tmp_path / "run").load_latest_state()[1]["networks"]["D"]
-    assert any(not torch.equal(v, d_after[k]) for k, v in before.D.state_dict().items())  # D trained in stage 2
+    nets = RunDir(tmp_path / "run").load_latest_state()[1]["networks"]
+    assert any(not torch.equal(v, nets["D"][k]) for k, v in before.D.state_dict().items())  # D trained in stage 2
+    exported = model.networks["G"].state_dict()  # the moving average is what is exported
+    assert all(torch.equal(v, nets["G_ema"][k]) for k, v in exported.items())
+    assert any(not torch.equal(v, nets["G"][k]) for k, v in exported.items())
     assert any("VGG19" in n for n in notes_of(tmp_path / "run"))  # no weights here: said, and trained without
     image = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
     out, _, _ = upscale_image(model, image, JobContext.detached(), tile=0)
@@ -45,13 +50,15 @@ def test_srvgg_x4_with_vgg_discriminator_and_perceptual_loss(tmp_path):
     torch.save({f"features.{k}": v for k, v in vgg.features.state_dict().items()}, tmp_path / "vgg19.pth")
     extra = {"arch": "srvgg", "scale": 4, "num_feat": 8, "num_conv": 2, "discriminator": "vgg", "d_feat": 4,
              "psnr_steps": 0, "perceptual_layer": "conv1_2", "vgg19_weights": str(tmp_path / "vgg19.pth"),
-             "degradations": "bicubic"}
+             "degradations": "bicubic", "ema": 0}
     write_images(tmp_path / "hr", 3, 32)
     opts = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "run", resolution=32, steps=2, loss="nonsaturating",
                         extra=extra)
     model, records = run_tiny(opts)
     assert model.family == "srvgg" and model.config.upscale == 4
     assert records[-1]["losses"]["loss_percep"] > 0
+    nets = RunDir(tmp_path / "run").load_latest_state()[1]["networks"]
+    assert "G_ema" not in nets and all(torch.equal(v, nets["G"][k]) for k, v in model.networks["G"].state_dict().items())
     out, _, _ = upscale_image(model, np.zeros((8, 8, 3), np.uint8), JobContext.detached(), tile=0)
     assert out.shape == (32, 32, 3)
 
@@ -129,3 +136,31 @@ def test_freezing_the_first_discriminator_layers(tmp_path):
     assert not torch.equal(before["conv2.weight_orig"], after["conv2.weight_orig"])
     with pytest.raises(InputError, match="freeze-d 10"):
         fresh_trainer(opts.replace(freeze_d=10))
+
+
+def test_resume_is_exact_with_degradations_and_the_moving_average(tmp_path):
+    write_images(tmp_path / "hr", 3, 32)
+    opts = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "runs", resolution=32, steps=4, extra=dict(TINY_RRDB))
+    state = assert_resume_is_exact(opts, stop_at=2)  # the split falls in the GAN stage (psnr_steps 1)
+    assert "G_ema" in state["networks"]
+
+
+def test_adaptive_augmentation_of_the_discriminator(tmp_path):
+    write_images(tmp_path / "hr", 2, 32)
+    opts = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "run", resolution=32, steps=2, augment="ada",
+                        extra=dict(TINY_RRDB, psnr_steps=0))
+    _, records = run_tiny(opts)
+    assert "ada_p" in records[-1]["losses"]
+
+
+def test_srresnet_trains_and_fine_tunes_from_basicsr(tmp_path):
+    write_images(tmp_path / "hr", 2, 32)
+    fresh = tiny_options("esrgan", [tmp_path / "hr"], tmp_path / "run", resolution=32, steps=2,
+                         extra={"arch": "srresnet", "scale": 2, "num_feat": 8, "num_block": 1, "d_feat": 4, "psnr_steps": 1})
+    model, _ = run_tiny(fresh)
+    assert model.family == "srresnet" and model.config.upscale == 2
+    tuned = fresh.replace(out=str(tmp_path / "tuned"), steps=1, from_ckpt=str(COMPAT / "MSRResNet_x4_params.pth"), extra={})
+    model, _ = run_tiny(tuned)
+    assert model.family == "srresnet" and model.config.upscale == 4
+    out, _, _ = upscale_image(model, np.zeros((8, 8, 3), np.uint8), JobContext.detached(), tile=0)
+    assert out.shape == (32, 32, 3)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, InputError
 from engine.labelsets import write_index_png
 from engine.models.patchgan import PatchGAN, PatchGANConfig, block_sizes
 from engine.pipelines.paint_translate import synthesize
@@ -17,7 +17,9 @@ from engine.training import losses
 from engine.training.gan_helpers import one_hot
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images
+from tests.engine.image_train_support import (
+    assert_resume_is_exact, changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images,
+)
 
 COMPAT = Path("/work/shared/compat/pix2pix_cyclegan/pix2pix_unet")
 TINY = {"ngf": 4, "ndf": 4, "n_layers_d": 2}
@@ -61,7 +63,7 @@ def test_image_to_image_trains_and_translates(tmp_path):
 
 def test_label_maps_go_in_one_hot(tmp_path):
     opts = tiny_options("pix2pix", [label_pairs(tmp_path / "data")], tmp_path / "run", resolution=32, steps=2,
-                        extra=dict(TINY))
+                        extra=dict(TINY, label_input="onehot"))
     model, _ = run_tiny(opts)
     assert model.config.input_nc == 5 and model.label_set is not None
     labels = torch.zeros(1, 32, 32, dtype=torch.int64)
@@ -137,3 +139,64 @@ def test_halved_discriminator_loss_matches_the_paper():
     real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
     expected = 0.5 * (torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean())
     assert torch.allclose(0.5 * losses.d_loss("nonsaturating", real, fake), expected)
+
+
+def test_label_maps_as_colours_translate_in_the_paint_pipeline(tmp_path):
+    from engine.labelsets import LabelSet
+
+    opts = tiny_options("pix2pix", [label_pairs(tmp_path / "data")], tmp_path / "run", resolution=32, steps=2,
+                        extra=dict(TINY))  # label_input="color" is the default
+    model, _ = run_tiny(opts)
+    assert model.config.input_nc == 3 and model.label_set is not None
+    labels = np.zeros((32, 32), np.int64)
+    labels[4:20, 6:26] = 2
+    painted = LabelSet.from_dict(model.label_set).colorize(labels)  # what the user paints with the palette
+    result = synthesize(model, SynthesizeRequest(model=ModelRef("run"), label_map=painted), JobContext.detached())
+    assert result.image.shape == (32, 32, 3)
+
+
+def test_a_generator_that_does_not_fit_the_dataset_is_refused(tmp_path):
+    labels = label_pairs(tmp_path / "labels", size=256, count=1)
+    opts = tiny_options("pix2pix", [labels], tmp_path / "run", resolution=256, from_ckpt=str(COMPAT / "latest_net_G.pth"),
+                        extra={"label_input": "onehot"})
+    with pytest.raises(CheckpointError, match="5 one-hot label channels"):
+        fresh_trainer(opts)
+    pairs = image_pairs(tmp_path / "pairs", count=1, size=128)
+    with pytest.raises(InputError, match="multiple of 256"):
+        fresh_trainer(opts.replace(data=(str(pairs),), resolution=128))
+
+
+def test_resume_is_exact_with_dropout(tmp_path):
+    opts = tiny_options("pix2pix", [image_pairs(tmp_path / "data", size=64)], tmp_path / "runs", resolution=64, steps=4,
+                        extra=dict(TINY, norm="batch"))  # 6 levels: one with dropout; batch-norm statistics too
+    trainer = fresh_trainer(opts)
+    assert any(isinstance(m, torch.nn.Dropout) for m in trainer.G.modules())
+    assert_resume_is_exact(opts, stop_at=2)
+
+
+def test_adaptive_augmentation_of_the_discriminator(tmp_path):
+    opts = tiny_options("pix2pix", [image_pairs(tmp_path / "data")], tmp_path / "run", resolution=32, steps=2,
+                        augment="ada", extra=dict(TINY))
+    _, records = run_tiny(opts)
+    assert "ada_p" in records[-1]["losses"]
+    from engine.training.rundir import RunDir
+
+    assert "ada" in RunDir(tmp_path / "run").load_latest_state()[1]["extra"]
+
+
+def test_learning_rates_decay_linearly_in_the_second_half():
+    from engine.training.gan_helpers import linear_decay
+
+    factors = [linear_decay(step, 10, 0.5) for step in range(10)]
+    assert factors[:5] == [1.0] * 5
+    assert all(a > b for a, b in zip(factors[4:], factors[5:])) and factors[-1] > 0
+    assert linear_decay(9, 10, 1.0) == 1.0
+
+
+def test_the_schedule_sets_the_optimizers_from_the_step(tmp_path):
+    opts = tiny_options("pix2pix", [image_pairs(tmp_path / "data")], tmp_path / "run", resolution=32, steps=4,
+                        lr_g=1e-3, lr_d=4e-3, extra=dict(TINY))
+    trainer = fresh_trainer(opts)
+    trainer._schedule(3)
+    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3 / 3)  # steps 2, 3 decay: 2/3, 1/3
+    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(4e-3 / 3)

@@ -13,12 +13,19 @@ import torch
 from engine.cli import main as cli_main
 from engine.imageio import read_image
 from engine.labelsets import write_index_png
+from engine.models.patchgan import PatchGAN, PatchGANConfig
 from engine.pipelines.paint_translate import synthesize
 from engine.types import ModelRef, SynthesizeRequest
 from engine.worker import JobContext
-from tests.compat.conftest import compat_root
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options
-from tests.engine.label_train_support import label_dataset
+from tests.helpers import compat_root
+from tests.engine.families_b_support import label_dataset
+from tests.engine.image_train_support import (
+    changed,
+    fresh_trainer,
+    notes_of,
+    run_tiny,
+    tiny_options,
+)
 
 GLOBAL = compat_root() / "pix2pixhd" / "global"
 TINY = {"ngf": 4, "n_downsample_global": 2, "n_blocks_global": 1, "nef": 4, "n_downsample_E": 2, "ndf": 4,
@@ -70,11 +77,28 @@ def test_finetunes_the_official_global_generator_with_its_encoder(tmp_path):
     opts = tiny_options("pix2pixhd", [data], tmp_path / "run", resolution=size, steps=1,
                         from_ckpt=str(ckpt / "latest_net_G.pth"),
                         extra={"ndf": 4, "n_layers_d": 2, "instance_feat": config["instance_feat"], "feat_num": config["feat_num"]})
+    d_state = _official_d_file(ckpt / "latest_net_D.pth", PatchGANConfig(
+        input_nc=config["label_nc"] + int(not config["no_instance"]) + config["output_nc"], ndf=4, n_layers=2,
+        norm="instance", padding=2, num_d=2))
     before = fresh_trainer(opts)
     assert before.config.label_nc == config["label_nc"] and before.config.ngf == config["ngf"]
+    for key, value in d_state.items():
+        assert torch.equal(before.D.state_dict()[key], value), key
     model, _ = run_tiny(opts)
     assert changed(before.G, model.networks["G"])
-    assert "no latest_net_D.pth" in " ".join(notes_of(tmp_path / "run"))
+    assert "comes from latest_net_D.pth" in " ".join(notes_of(tmp_path / "run"))
+
+
+def _official_d_file(path, config: PatchGANConfig) -> dict[str, torch.Tensor]:
+    """A discriminator in pix2pixHD's layout: ``scale{s}_layer{j}`` (scale num_d-1 sees full resolution)."""
+    torch.manual_seed(6)
+    state = PatchGAN(config).state_dict()
+    official = {}
+    for key, value in state.items():
+        scale, block, rest = key.split(".", 2)
+        official[f"scale{config.num_d - 1 - int(scale.split('_')[1])}_layer{block[5:]}.{rest}"] = value
+    torch.save(official, path)
+    return state
 
 
 def test_image_to_image_input(tmp_path):

@@ -15,9 +15,15 @@ from engine.errors import InputError
 from engine.imageio import read_image, write_png
 from engine.labelsets import write_index_png
 from engine.models.patchgan import PatchGAN, PatchGANConfig
-from tests.compat.conftest import compat_root
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options
-from tests.engine.label_train_support import label_dataset
+from tests.helpers import compat_root
+from tests.engine.families_b_support import label_dataset
+from tests.engine.image_train_support import (
+    changed,
+    fresh_trainer,
+    notes_of,
+    run_tiny,
+    tiny_options,
+)
 
 SEG = compat_root() / "spade" / "seg"
 TINY = {"ngf": 2, "ndf": 4, "n_layers_d": 2, "num_d": 2}
@@ -123,3 +129,13 @@ def test_needs_label_maps(tmp_path):
     opts = tiny_options("spade", [tmp_path / "data"], tmp_path / "run", resolution=64, extra=dict(TINY))
     with pytest.raises(InputError, match="label maps"):
         fresh_trainer(opts)
+
+
+def test_a_resolution_the_generator_cannot_render_is_refused(tmp_path):
+    data = label_dataset(tmp_path / "data", count=2, size=64, label_nc=3)
+    opts = tiny_options("spade", [data], tmp_path / "run", resolution=48, extra=dict(TINY))
+    with pytest.raises(InputError, match="--resolution 32"):
+        fresh_trainer(opts)
+    tiny = tiny_options("spade", [data], tmp_path / "run2", resolution=32, batch=1, extra=dict(TINY))
+    with pytest.raises(InputError, match="1x1"):
+        fresh_trainer(tiny)

@@ -11,10 +11,21 @@ from engine.cli import main as cli_main
 from engine.errors import CheckpointError, InputError
 from engine.imageio import read_image
 from engine.loaders.files import read_checkpoint
-from engine.models.stylegan2_discriminator import StyleGAN2Discriminator, config_from_ada, minibatch_stddev
+from engine.models.stylegan2_discriminator import (
+    StyleGAN2Discriminator,
+    config_from_ada,
+    minibatch_stddev,
+)
 from engine.training.stylegan2 import read_discriminator
-from tests.compat.conftest import compat_root
-from tests.engine.image_train_support import changed, fresh_trainer, notes_of, run_tiny, tiny_options, write_images
+from tests.helpers import compat_root
+from tests.engine.image_train_support import (
+    changed,
+    fresh_trainer,
+    notes_of,
+    run_tiny,
+    tiny_options,
+    write_images,
+)
 
 ADA = compat_root() / "stylegan2_ada"
 ROSINALITY = compat_root() / "stylegan2_rosinality" / "000040.pt"
@@ -100,3 +111,11 @@ def test_conditional_ada_discriminator_loads_strictly():
     D.load_state_dict(state, strict=True)
     with torch.no_grad():
         assert D(torch.zeros(4, 3, 32, 32), torch.eye(5)[:4]).shape == (4, 1)
+
+
+def test_resume_is_exact_with_ada_lazy_regularisation_and_ema(tmp_path):
+    from tests.engine.families_b_support import assert_exact_resume
+
+    write_images(tmp_path / "data", 4, 16)
+    opts = tiny_options("stylegan2", [tmp_path / "data"], tmp_path / "run", resolution=16, steps=2, extra=dict(TINY))
+    assert_exact_resume(opts, stop_after=1)  # step 0 runs R1 and path length (their state crosses the stop)

@@ -335,3 +335,52 @@ def test_options_json_holds_the_resolved_options(tmp_path, images):
     run_training(rd.path)
     stored = rd.read_options()
     assert stored.lr_g == 1e-3 and stored.betas == (0.5, 0.9) and stored.get("noise") == 0.05
+
+
+def test_the_modules_the_gui_uses_do_not_import_torch():
+    import subprocess
+    import sys
+
+    modules = ("engine.training.launcher", "engine.training.rundir", "engine.training.options",
+               "engine.training.presets", "engine.training.families", "engine.data.folders")
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print('torch' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_run_list_shows_state_and_latest(tmp_path, images):
+    from engine.training.rundir import list_runs, run_info
+
+    done = _toy_run(tmp_path / "a", images, steps=2)
+    run_training(done.path)
+    fresh = _toy_run(tmp_path / "b", images, steps=2)
+    crashed = _toy_run(tmp_path / "c", images, steps=2)
+    crashed.write_status("running", 1, 2)
+    status = json.loads(crashed.status_path.read_text())
+    crashed.status_path.write_text(json.dumps(status | {"pid": 2**22 + 12345}))  # no such process
+    parent = tmp_path / "runs"
+    parent.mkdir()
+    for rd in (done, fresh, crashed):
+        rd.path.rename(parent / rd.path.parent.name)
+    infos = {info.path.name: info for info in list_runs(parent)}
+    assert infos["a"].state == "done" and infos["a"].step == 2 and infos["a"].latest is not None
+    assert infos["b"].state == "new" and infos["b"].latest is None and infos["b"].family == "toy"
+    assert infos["c"].state == "interrupted"
+    with pytest.raises(InputError, match="not a training run"):
+        run_info(tmp_path)
+
+
+def test_resume_skips_a_damaged_newest_checkpoint_and_says_so(tmp_path, images):
+    rd = _toy_run(tmp_path, images, steps=4)
+    run_training(rd.path)
+    rd.state_path(4).write_bytes(b"damaged by a failing disk")
+    rd.write_options(rd.read_options().replace(steps=5))
+    result = run_training(rd.path, resume=True)
+    assert result.state == "done" and result.step == 5
+    notes = [r["message"] for r in read_progress(rd.progress_path) if r.get("event") == "note"]
+    assert any("state_00000004.safetensors cannot be read" in n and "older checkpoint" in n for n in notes)
+    resumed = [r for r in read_progress(rd.progress_path) if r.get("event") == "resume"]
+    assert resumed[-1]["step"] == 2

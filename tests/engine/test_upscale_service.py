@@ -6,25 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from engine.errors import CheckpointError, InputError
 from engine.imageio import read_image, write_png
-from engine.models.loaded import LoadedModel
-from engine.loaders.native import save
 from engine.models import esrgan, srvgg
 from engine.service import BLEND_CACHE_KEY, Engine
 from engine.types import ModelRef, UpscaleFolderRequest, UpscaleFolderResult, UpscaleRequest
+from tests.helpers import save_tiny_model
 
 CONFIG = srvgg.SRVGGConfig(num_feat=4, num_conv=1, upscale=2)
 
 
 def _save(path: Path, seed: int, family: str = "srvgg", config=CONFIG) -> ModelRef:
-    torch.manual_seed(seed)
-    module = {"srvgg": srvgg, "esrgan": esrgan}[family]
-    networks = module.build_networks(config)
-    save(LoadedModel(path=str(path), family=family, source_format="test", config=config, networks=networks), path)
-    return ModelRef(str(path))
+    return ModelRef(str(save_tiny_model(path, family, config, seed)))
 
 
 @pytest.fixture(scope="module")

@@ -70,6 +70,16 @@ def test_the_same_seed_at_two_sizes_is_the_same_scene():
         assert agreement > 0.85
 
 
+def test_label_set_world_is_a_builtin_a_model_can_be_given(tmp_path):
+    from engine.loaders import load_model, native
+    from tests.engine.test_paint_spade import tiny_model
+
+    path = native.save(tiny_model(label_nc=len(CLASS_NAMES), contain_dontcare_label=False), tmp_path / "m.safetensors")
+    model = load_model(path, {"label_set": "world"})
+    assert model.label_set["name"] == "world"
+    assert [c["name"] for c in model.label_set["classes"]] == list(CLASS_NAMES)
+
+
 def test_labels_are_world_label_set_indices(scenes):
     labels, _, _ = scenes
     world = label_set()
@@ -260,3 +270,15 @@ def test_world_command(tmp_path, capsys):
     assert "not empty" in capsys.readouterr().err
     assert main(["world", str(tmp_path / "v"), "--count", "2", "--resolution", "4"]) == 1
     assert "out of range" in capsys.readouterr().err
+
+
+def test_the_world_renders_without_torch():
+    """The GUI and data-loader workers render scenes without importing torch."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; import engine.data.world as w; from engine.data.world import writer; w.render(1, 32); "
+            "assert 'torch' not in sys.modules and 'PySide6' not in sys.modules, sorted(sys.modules)")
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env={"PYTHONPATH": str(root), "PATH": ""})

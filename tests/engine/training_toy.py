@@ -25,10 +25,10 @@ from torch import nn
 if __name__ == "__main__":  # make the repository importable when run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.models.loaded import LoadedModel  # noqa: E402
-from engine.models.srvgg import SRVGGConfig, build_networks  # noqa: E402
-from engine.training import families  # noqa: E402
-from engine.training.trainer import Trainer  # noqa: E402
+from engine.models.loaded import LoadedModel
+from engine.models.srvgg import SRVGGConfig, build_networks
+from engine.training import families
+from engine.training.trainer import Trainer
 
 
 class ToyTrainer(Trainer):

@@ -116,6 +116,7 @@ def make_window(qtbot, settings, tmp_path):
     def make(engine, **kwargs):
         kwargs.setdefault("settings", settings)
         kwargs.setdefault("confirm_close", False)
+        kwargs.setdefault("load_starters", False)  # the starter-model tests turn them on
         kwargs.setdefault("recovery_folder", str(tmp_path / "recovery"))
         window = MainWindow(engine, **kwargs)
         qtbot.addWidget(window)

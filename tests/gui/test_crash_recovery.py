@@ -52,16 +52,16 @@ def child_main(folder: str, settings_path: str) -> None:  # pragma: no cover - r
     create_application()
     settings = QSettings(settings_path, QSettings.Format.IniFormat)
     window = MainWindow(FakeEngine(), settings=settings, confirm_close=False, recovery_folder=folder)
-    window.check_recovery()  # what its start-up timer does; the folder is empty, so nothing is asked
+    window.files.check_recovery()  # what its start-up timer does; the folder is empty, so nothing is asked
     layers = [Layer(name=name, kind=kind, pixels=pixels) for name, kind, pixels in crash_layers()]
     window.document.add_layer(layers[0], new_document=Document(width=24, height=16))
     for layer in layers[1:]:
         window.document.add_layer(layer)
     window.document.set_layer_opacity(layers[0].id, 0.25)
-    if not (window.autosaver.autosave_now() and window.autosaver.wait(30)):
+    if not (window.files.autosaver.autosave_now() and window.files.autosaver.wait(30)):
         print("AUTOSAVE FAILED", flush=True)
         sys.exit(3)
-    info = {"ora": str(window.autosaver.ora_path), "lock": str(window.autosaver.lock_path),
+    info = {"ora": str(window.files.autosaver.ora_path), "lock": str(window.files.autosaver.lock_path),
             "ids": [layer.id for layer in layers]}
     print(READY + json.dumps(info), flush=True)
     window.document.delete_layer(layers[2].id)  # after the last autosave: lost in the crash

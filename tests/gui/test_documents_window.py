@@ -43,7 +43,7 @@ def test_layers_panel_mirrors_the_document_and_edits_undoably(qtbot, make_window
     window = make_window(fake_engine)
     path = tmp_path / "doc.ora"
     write_ora(path, layered_document())
-    assert window.open_document(str(path))
+    assert window.files.open_document(str(path))
     panel = window.layers_panel
     names = [panel.list.item(i).text() for i in range(panel.list.count())]
     assert names == ["Render", "Labels", "Photo"]  # top first
@@ -77,13 +77,13 @@ def test_save_as_ora_and_reopen_restores_everything(qtbot, make_window, fake_eng
     window = make_window(fake_engine)
     source = tmp_path / "in.ora"
     write_ora(source, layered_document())
-    window.open_document(str(source))
+    window.files.open_document(str(source))
     window.document.set_layer_opacity(window.document.document.layers[0].id, 0.75)
     target = str(tmp_path / "out.ora")
     from PySide6.QtWidgets import QFileDialog
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (target[:-4], "ora"))
-    assert window.save_as()  # the .ora ending is added
+    assert window.files.save_as()  # the .ora ending is added
     assert window.document.path == target and not window.isWindowModified()
     assert window.windowTitle().startswith("out.ora")
     assert target in window.settings.recent_files()
@@ -93,10 +93,10 @@ def test_save_as_ora_and_reopen_restores_everything(qtbot, make_window, fake_eng
     assert warnings == [] and doc.layers[0].opacity == 0.75 and doc.layers[2].recipe == {"seed": 7, "tool": "paint"}
 
     png = str(tmp_path / "flat.png")
-    assert window.export_image(png)
+    assert window.files.export_image(png)
     assert not window.isWindowModified() and window.document.path == target  # exporting is not saving
     labels = str(tmp_path / "labels.png")
-    assert window.export_label_map(labels)
+    assert window.files.export_label_map(labels)
     from engine.labelsets import read_index_png
 
     np.testing.assert_array_equal(read_index_png(labels), doc.layers[1].pixels)
@@ -107,7 +107,7 @@ def test_opening_a_broken_document_keeps_the_current_one(qtbot, make_window, fak
     window.document.replace_image(opaque(9)[..., :3], new_document=True)
     bad = tmp_path / "bad.ora"
     bad.write_bytes(b"PK\x03\x04 not really")
-    assert not window.open_image(str(bad))  # .ora goes to open_document
+    assert not window.files.open_image(str(bad))  # .ora goes to open_document
     assert warnings_shown and warnings_shown[0][0] == "Could not open document" and "bad.ora" in warnings_shown[0][1]
     assert window.document.composite()[0, 0, 0] == 9
 
@@ -151,20 +151,20 @@ def test_closing_with_unsaved_layers_asks(qtbot, make_window, fake_engine, monke
 def test_autosave_then_crash_then_recover(qtbot, make_window, fake_engine, tmp_path, monkeypatch):
     folder = tmp_path / "recovery"
     first = make_window(fake_engine, recovery_folder=str(folder))
-    assert not first.check_recovery()  # nothing to recover at its start (what its start-up timer does)
+    assert not first.files.check_recovery()  # nothing to recover at its start (what its start-up timer does)
     path = tmp_path / "work.ora"
     write_ora(path, layered_document())
-    first.open_document(str(path))
+    first.files.open_document(str(path))
     first.document.new_layer("mask", name="Hole")
     first.document.set_layer_opacity(first.document.document.layers[0].id, 0.5)
-    assert first.autosaver.autosave_now()
-    assert first.autosaver.wait()
-    autosave = first.autosaver.ora_path
-    assert autosave.exists() and not first.autosaver.autosave_now()  # nothing changed since
+    assert first.files.autosaver.autosave_now()
+    assert first.files.autosaver.wait()
+    autosave = first.files.autosaver.ora_path
+    assert autosave.exists() and not first.files.autosaver.autosave_now()  # nothing changed since
     assert find_recoverable(folder) == []  # its window is still running
     expected, _ = read_ora(autosave)
 
-    first.autosaver.abandon()  # the process "dies": no clean exit, the files stay
+    first.files.autosaver.abandon()  # the process "dies": no clean exit, the files stay
     offers = []
 
     def accept(parent, title, text, *args, **kwargs):
@@ -176,7 +176,7 @@ def test_autosave_then_crash_then_recover(qtbot, make_window, fake_engine, tmp_p
     qtbot.waitUntil(lambda: second.document.document is not None, timeout=5_000)
     assert offers and "'work.ora'" in offers[0] and "did not close properly" in offers[0]
     recovered = second.document.document
-    from tests.engine.test_ora import assert_documents_equal
+    from tests.helpers import assert_documents_equal
 
     assert_documents_equal(expected, recovered)
     assert [l.name for l in recovered.layers][-1] == "Hole" and recovered.layers[0].opacity == 0.5
@@ -190,10 +190,10 @@ def test_saving_removes_the_autosave(qtbot, make_window, fake_engine, tmp_path):
     window = make_window(fake_engine)
     window.document.new_document(8, 8)
     window.document.new_layer("image")
-    assert window.autosaver.autosave_now() and window.autosaver.wait()
-    assert window.autosaver.ora_path.exists()
-    assert window.save_document(str(tmp_path / "saved.ora"))
-    assert not window.autosaver.ora_path.exists()
+    assert window.files.autosaver.autosave_now() and window.files.autosaver.wait()
+    assert window.files.autosaver.ora_path.exists()
+    assert window.files.save_document(str(tmp_path / "saved.ora"))
+    assert not window.files.autosaver.ora_path.exists()
 
 
 def test_reopening_a_document_whose_models_are_gone_opens_it_and_says_so(qtbot, make_window, fake_engine, tmp_path,
@@ -207,7 +207,7 @@ def test_reopening_a_document_whose_models_are_gone_opens_it_and_says_so(qtbot, 
     window = make_window(fake_engine)
     loads = []
     window.load_model = lambda *args, **kwargs: loads.append(args)
-    assert window.open_document(str(path))
+    assert window.files.open_document(str(path))
     assert [l.name for l in window.document.document.layers] == ["Photo", "Labels", "Render"]
     message = window.statusBar().currentMessage()
     assert "Opened work.ora" in message and f"Paint model {gone} is not there" in message

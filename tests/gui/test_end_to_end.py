@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root, save_tiny_inpainter
 
 SPADE_VAE = compat_root() / "spade" / "vae" / "latest_net_G.pth"  # latest_net_E.pth next to it
 SRVGG = compat_root() / "esrgan" / "SRVGGNetCompact_x4_params.pth"
@@ -22,22 +22,6 @@ SPADE_OPTIONS = {"label_nc": 6, "contain_dontcare_label": True, "no_instance": T
                  "aspect_ratio": 4.0}
 needs_fixtures = pytest.mark.skipif(not SPADE_VAE.is_file() or not SRVGG.is_file(),
                                     reason="needs the SPADE VAE and SRVGG compat fixtures")
-
-
-def _context_encoder(path) -> str:
-    """A tiny random-weight context encoder in GAN Studio's format (no trained one ships yet)."""
-    import torch
-
-    from engine.models.loaded import LoadedModel
-    from engine.loaders.native import save
-    from engine.models import context_encoder
-
-    torch.manual_seed(0)
-    config = context_encoder.ContextEncoderConfig(resolution=32, variant="full", base_width=8, max_width=32,
-                                                  overlap=2, disc_base_width=8)
-    save(LoadedModel(path=str(path), family="context_encoder", source_format="test", config=config,
-                     networks=context_encoder.build_networks(config)), path)
-    return str(path)
 
 
 def _drag(qtbot, view, points):
@@ -69,7 +53,7 @@ def test_paint_render_style_layer_mask_upscale_save_reopen(qtbot, make_window, r
     session = paint.session
 
     # a SPADE model with a style encoder, as a user loads it (options the file cannot tell)
-    window.load_model(str(SPADE_VAE), SPADE_OPTIONS)
+    window.model_loader.load(str(SPADE_VAE), SPADE_OPTIONS)
     qtbot.waitUntil(lambda: session.model is not None or bool(problems), timeout=60_000)
     assert not problems
     labels = session.label_layer()
@@ -99,7 +83,7 @@ def test_paint_render_style_layer_mask_upscale_save_reopen(qtbot, make_window, r
 
     # mask a region and inpaint it (Inpaint workspace, a tiny random context encoder)
     inpaint = window.workspace("Inpaint")
-    window.load_model(_context_encoder(tmp_path / "ce.safetensors"))
+    window.model_loader.load(str(save_tiny_inpainter(tmp_path / "ce.safetensors")))
     qtbot.waitUntil(lambda: inpaint.session.model is not None or bool(problems), timeout=60_000)
     assert not problems
     window.layers_panel.list.setCurrentRow(0)
@@ -119,7 +103,7 @@ def test_paint_render_style_layer_mask_upscale_save_reopen(qtbot, make_window, r
 
     # upscale ×4 and apply: every layer follows the new size, the recipe stays with its layer
     upscale = window.workspace("Upscale")
-    window.load_model(str(SRVGG))
+    window.model_loader.load(str(SRVGG))
     qtbot.waitUntil(lambda: upscale.session.model is not None or bool(problems), timeout=60_000)
     assert not problems
     qtbot.waitUntil(lambda: window.bridge.pending_count == 0, timeout=60_000)
@@ -155,7 +139,7 @@ def test_paint_render_style_layer_mask_upscale_save_reopen(qtbot, make_window, r
     second = make_window(real_engine)
     second.resize(1280, 800)
     second.show()
-    assert second.open_document(target_path)
+    assert second.files.open_document(target_path)
     assert second.docks["Layers"].isVisibleTo(second) and second.windowTitle().startswith("session.ora")
     second.grab().save(str(tmp_path / "reopened.png"))
     reopened = second.document.document

@@ -16,29 +16,14 @@ from engine.inpaint_types import InpaintRequest
 from engine.types import ModelRef
 from gui.inpaint import masks
 from gui.inpaint.session import EMPTY_MASK_TEXT, NO_IMAGE_TEXT
+from tests.helpers import save_tiny_inpainter
 
 H, W = 48, 64
 
 
-def _save_model(path: Path) -> str:
-    import torch
-
-    from engine.models.loaded import LoadedModel
-    from engine.loaders.native import save
-    from engine.models import context_encoder
-
-    torch.manual_seed(0)
-    config = context_encoder.ContextEncoderConfig(resolution=32, variant="full", base_width=8, max_width=32,
-                                                  overlap=2, disc_base_width=8)
-    networks = context_encoder.build_networks(config)
-    save(LoadedModel(path=str(path), family="context_encoder", source_format="test", config=config,
-                     networks=networks), path)
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory) -> str:
-    return _save_model(tmp_path_factory.mktemp("inpaint_models") / "ce.safetensors")
+    return str(save_tiny_inpainter(tmp_path_factory.mktemp("inpaint_models") / "ce.safetensors"))
 
 
 def _image(seed: int = 0) -> np.ndarray:
@@ -60,7 +45,7 @@ def window(make_window, real_engine):
 def _load(qtbot, window, path: str):
     workspace = window.workspace("Inpaint")
     count = len(workspace.session.models)
-    window.load_model(path)
+    window.model_loader.load(path)
     qtbot.waitUntil(lambda: len(workspace.session.models) > count, timeout=20_000)
     return workspace
 

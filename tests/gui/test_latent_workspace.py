@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QMessageBox
 from engine.imageio import read_image, read_png_text
 from engine.latent_types import LatentSampleRequest
 from engine.types import ModelRef
-from tests.compat.conftest import compat_root
+from gui.latent.view import format_ms
+from tests.helpers import compat_root
 
 WAIT_MS = 30_000
 
@@ -53,7 +54,7 @@ def latent(qtbot, make_window, real_engine, checkpoint, warnings_shown):
     """(window, workspace) with the fixture loaded and its first image and directions in."""
     window = make_window(real_engine, shutdown=lambda: None)
     workspace = window.workspace("Latent")
-    window.load_model(checkpoint)
+    window.model_loader.load(checkpoint)
     qtbot.waitUntil(lambda: workspace.session.last is not None and workspace.session.directions is not None,
                     timeout=WAIT_MS)
     return window, workspace
@@ -80,7 +81,8 @@ def test_loading_shows_the_workspace_and_a_render_equal_to_a_direct_engine_rende
     expected = direct_render(real_engine, LatentSampleRequest(model=ModelRef(checkpoint, {}), seed=5, psi=0.5, class_index=0))
     np.testing.assert_array_equal(render.image, expected.image)
     assert workspace.view.canvas.image_size == (expected.image.shape[1], expected.image.shape[0])
-    assert "ms" in workspace.view.time_label.text() and workspace.view.position_label.text() == "Seed 5"
+    assert workspace.view.time_label.text() == f"Render {format_ms(session.last.duration_s)}"  # any duration
+    assert workspace.view.position_label.text() == "Seed 5"
     panel.next_button.click()
     wait_render(qtbot, session, lambda r: r.settings.seed == 6)
     assert panel.seed_box.seed() == 6
@@ -236,7 +238,7 @@ def test_biggan_classes_truncation_and_blending(qtbot, make_window, real_engine,
     window = make_window(real_engine, shutdown=lambda: None)
     workspace = window.workspace("Latent")
     session, panel = workspace.session, workspace.panel
-    window.load_model(str(path))
+    window.model_loader.load(str(path))
     render = wait_render(qtbot, session, lambda r: True)
     assert session.is_biggan and len(session.classes) == 10 and session.directions is None
     assert not panel.tabs.isTabEnabled(1) and not panel.tabs.isTabEnabled(2) and panel.tabs.currentWidget() is panel.class_tab
@@ -263,11 +265,11 @@ def test_reopening_a_document_loads_its_latent_model_and_settings(qtbot, make_wi
     expected = workspace.session.settings.to_dict()
     path = tmp_path / "explore.ora"
     window.document.new_document(8, 8)
-    assert window.save_document(str(path))
+    assert window.files.save_document(str(path))
 
     again = make_window(real_engine, shutdown=lambda: None)
     session = again.workspace("Latent").session
-    assert again.open_document(str(path))
+    assert again.files.open_document(str(path))
     qtbot.waitUntil(lambda: session.model is not None and session.last is not None, timeout=WAIT_MS)
     assert session.model.path == workspace.session.model.path
     assert session.settings.to_dict() == expected and session.settings.psi == 0.6

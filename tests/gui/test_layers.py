@@ -8,7 +8,7 @@ import pytest
 from engine.document import Layer
 from engine.errors import DocumentError
 from gui.document import DocumentModel
-from gui.paint.commands import PatchCommand
+from gui.document.commands import PatchCommand
 
 
 def rgba(value, shape=(6, 8)):
@@ -90,7 +90,7 @@ def test_bad_blend_mode_is_refused(model):
 
 
 def _patch(model, layer_id, value):
-    target = lambda: model.document.layer(layer_id).pixels  # noqa: E731
+    target = lambda: model.document.layer(layer_id).pixels
     before = target().copy()
     target()[...] = value
     return PatchCommand("Paint", target, (0, 0, 8, 6), before, target().copy(), notify=lambda rect: None)

@@ -70,11 +70,11 @@ def test_self_test_on_real_engine_shows_pattern_and_status(qtbot, make_window, r
 def test_open_unreadable_image_shows_message_and_keeps_current_image(qtbot, make_window, fake_engine,
                                                                       fake_imageio, captured_warnings, tmp_path):
     window = make_window(fake_engine)
-    assert window.open_image(str(tmp_path / "good.png"))
+    assert window.files.open_image(str(tmp_path / "good.png"))
     before = window.document.composite().copy()
     steps = window.document.undo_stack.count()
 
-    assert not window.open_image(str(tmp_path / "broken.png"))
+    assert not window.files.open_image(str(tmp_path / "broken.png"))
 
     assert len(captured_warnings) == 1
     title, text = captured_warnings[0]
@@ -89,7 +89,7 @@ def test_open_garbage_file_with_real_imageio(qtbot, make_window, fake_engine, ca
     garbage = tmp_path / "not_really.png"
     garbage.write_bytes(b"this is not a png at all")
     window = make_window(fake_engine)
-    assert not window.open_image(str(garbage))
+    assert not window.files.open_image(str(garbage))
     assert captured_warnings and "not_really.png" in captured_warnings[0][1]
     assert not window.document.has_image
 
@@ -97,7 +97,7 @@ def test_open_garbage_file_with_real_imageio(qtbot, make_window, fake_engine, ca
 def test_open_image_then_undo_redo(qtbot, make_window, fake_engine, fake_imageio, tmp_path):
     window = make_window(fake_engine)
     window.document.replace_image(np.full((4, 6, 3), 9, np.uint8), text="Engine self-test", new_document=True)
-    window.open_image(str(tmp_path / "photo.png"))
+    window.files.open_image(str(tmp_path / "photo.png"))
     assert window.document.composite()[0, 0, 1] == 200
 
     window.undo_action.trigger()
@@ -111,16 +111,16 @@ def test_open_image_then_undo_redo(qtbot, make_window, fake_engine, fake_imageio
 
 def test_save_writes_png_and_marks_clean(qtbot, make_window, fake_engine, fake_imageio, captured_warnings, tmp_path):
     window = make_window(fake_engine)
-    window.open_image(str(tmp_path / "photo.jpg"))
+    window.files.open_image(str(tmp_path / "photo.jpg"))
     assert window.document.is_modified and window.isWindowModified()
     target = str(tmp_path / "out.png")
-    assert window.save_image(target)
+    assert window.files.save_image(target)
     array, chunks = fake_imageio.written[target]
     assert array.shape == (4, 6, 3) and array[0, 0, 1] == 200
     assert "GAN Studio" in chunks["Software"]
     assert not window.document.is_modified and not window.isWindowModified()
 
-    assert not window.save_image(str(tmp_path / "readonly" / "x.png"))
+    assert not window.files.save_image(str(tmp_path / "readonly" / "x.png"))
     assert captured_warnings and captured_warnings[-1][0] == "Could not save image"
     assert window.document.path == target  # a failed save changes nothing
 
@@ -129,7 +129,7 @@ def test_open_model_shows_summary_and_hides_no_model_banner(qtbot, make_window, 
     window = make_window(fake_engine)
     window.show()
     assert window.models_panel.status_label.text() == NO_MODEL_TEXT
-    window.load_model("/models/coco/latest_net_G.pth")
+    window.model_loader.load("/models/coco/latest_net_G.pth")
     qtbot.waitUntil(lambda: window.models_panel.has_model, timeout=10_000)
 
     summary = window.models_panel.current_summary()
@@ -143,7 +143,7 @@ def test_open_model_shows_summary_and_hides_no_model_banner(qtbot, make_window, 
 
 def test_open_model_failure_shows_the_engine_message(qtbot, make_window, fake_engine, captured_warnings):
     window = make_window(fake_engine)
-    window.load_model("/models/broken.pth")
+    window.model_loader.load("/models/broken.pth")
     qtbot.waitUntil(lambda: bool(captured_warnings), timeout=10_000)
     title, text = captured_warnings[0]
     assert title == "Could not load model"
@@ -165,8 +165,8 @@ def test_settings_round_trip_layout_and_recent_files(qtbot, make_window, fake_en
     first.resize(760, 620)  # the offscreen screen is 800x800; restoreGeometry clamps to it
     first.docks["Style"].hide()
     first.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, first.docks["Models"])
-    first.open_image(str(tmp_path / "one.png"))
-    first.open_image(str(tmp_path / "two.png"))
+    first.files.open_image(str(tmp_path / "one.png"))
+    first.files.open_image(str(tmp_path / "two.png"))
     assert first.height() == 620
     first.close()
     assert fake_engine.shutdown_calls == 1
@@ -185,7 +185,7 @@ def test_recent_file_that_vanished_is_reported_and_removed(qtbot, make_window, f
     window = make_window(fake_engine)
     gone = str(tmp_path / "gone.png")
     window.settings.add_recent_file(gone)
-    window.open_recent(gone)
+    window.files.open_recent(gone)
     assert captured_warnings and "no longer exists" in captured_warnings[0][1]
     assert gone not in window.settings.recent_files()
 
@@ -227,5 +227,5 @@ def test_images_from_the_command_line_open_and_save_with_real_imageio(qtbot, mak
     assert window.canvas.image_size == (9, 6)
 
     target = tmp_path / "saved.png"
-    assert window.save_image(str(target))
+    assert window.files.save_image(str(target))
     np.testing.assert_array_equal(imageio.read_image(str(target))[..., :3], pixels)

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine.types import ModelRef, SynthesizeRequest
-from tests.compat.conftest import compat_root
+from tests.helpers import compat_root
 
 SPADE_SEG = compat_root() / "spade" / "seg" / "latest_net_G.pth"
 needs_spade = pytest.mark.skipif(not SPADE_SEG.is_file(), reason="no SPADE fixture")
@@ -17,7 +17,7 @@ needs_spade = pytest.mark.skipif(not SPADE_SEG.is_file(), reason="no SPADE fixtu
 
 def _load_paint_model(qtbot, window, options):
     paint = window.workspace("Paint")
-    window.load_model(str(SPADE_SEG), options)
+    window.model_loader.load(str(SPADE_SEG), options)
     qtbot.waitUntil(lambda: paint.session.model is not None, timeout=60_000)
     return paint
 
@@ -64,9 +64,9 @@ def test_missing_option_is_asked_for_then_the_model_loads(qtbot, make_window, re
         asked.append((option, message))
         return {"label_nc": 8}.get(option)
 
-    monkeypatch.setattr(window, "ask_model_option", ask)
+    monkeypatch.setattr(window.model_loader, "ask_option", ask)
     paint = window.workspace("Paint")
-    window.load_model(str(SPADE_SEG))
+    window.model_loader.load(str(SPADE_SEG))
     qtbot.waitUntil(lambda: paint.session.model is not None, timeout=60_000)
     assert asked and asked[0][0] == "label_nc" and "label_nc" in asked[0][1]
     assert paint.session.model_options == {"label_nc": 8}
@@ -183,7 +183,7 @@ def test_image_to_image_model_translates_the_document_image(qtbot, make_window, 
     image[:, 32:] = (200, 120, 40)
     window.document.replace_image(image, "test image")
     paint = window.workspace("Paint")
-    window.load_model(str(path))
+    window.model_loader.load(str(path))
     qtbot.waitUntil(lambda: paint.session.model is not None, timeout=60_000)
     assert paint.session.translates_images and paint.session.label_layer() is None
     qtbot.waitUntil(lambda: paint.session.last is not None, timeout=60_000)
@@ -204,14 +204,14 @@ def test_reopening_a_document_loads_its_paint_model_with_its_options_and_seed(qt
     paint.session.end_stroke(30, 30)
     paint.style_panel.seed_spin.setValue(4242)
     path = tmp_path / "work.ora"
-    assert window.save_document(str(path))
+    assert window.files.save_document(str(path))
     saved, _ = read_ora(path)
     assert saved.state["paint"]["model"] == str(SPADE_SEG) and saved.state["paint"]["model_options"] == options
 
     again = make_window(real_engine, shutdown=lambda: None)
     session = again.workspace("Paint").session
     assert session.model is None
-    assert again.open_document(str(path))
+    assert again.files.open_document(str(path))
     qtbot.waitUntil(lambda: session.model is not None, timeout=60_000)
     assert session.model.path == str(SPADE_SEG) and session.model_options == options  # no question asked
     assert session.seed == 4242 and again.workspace("Paint").style_panel.seed_spin.value() == 4242

@@ -10,28 +10,16 @@ from PySide6.QtCore import QPoint, Qt
 
 from engine.imageio import read_image, write_png
 from gui.upscale.session import NO_IMAGE_TEXT, NO_MODEL_TEXT
+from tests.helpers import save_tiny_upscaler
 
 SCALE = 2
-
-
-def _save_model(path: Path, seed: int) -> str:
-    import torch
-
-    from engine.models.loaded import LoadedModel
-    from engine.loaders.native import save
-    from engine.models import srvgg
-
-    torch.manual_seed(seed)
-    config = srvgg.SRVGGConfig(num_feat=4, num_conv=1, upscale=SCALE)
-    networks = srvgg.build_networks(config)
-    save(LoadedModel(path=str(path), family="srvgg", source_format="test", config=config, networks=networks), path)
-    return str(path)
 
 
 @pytest.fixture(scope="module")
 def model_paths(tmp_path_factory) -> tuple[str, str]:
     folder = tmp_path_factory.mktemp("upscale_models")
-    return _save_model(folder / "psnr.safetensors", 0), _save_model(folder / "gan.safetensors", 1)
+    return (str(save_tiny_upscaler(folder / "psnr.safetensors", 0, SCALE)),
+            str(save_tiny_upscaler(folder / "gan.safetensors", 1, SCALE)))
 
 
 def _image(h: int = 12, w: int = 10, seed: int = 0) -> np.ndarray:
@@ -46,7 +34,7 @@ def window(make_window, real_engine):
 def _load(qtbot, window, path: str):
     workspace = window.workspace("Upscale")
     count = len(workspace.session.models)
-    window.load_model(path)
+    window.model_loader.load(path)
     qtbot.waitUntil(lambda: len(workspace.session.models) > count, timeout=20_000)
     return workspace
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 from engine.data.world.biomes import BIOME_NAMES, BIOMES, CLASS, CLASS_NAMES, Biome, biome_index
 from engine.data.world.render import MAX_SIZE, MIN_SIZE, render, render_batch, render_scene
-
-TRAIN_SEEDS = 1_000_000
-HELD_OUT_START = 1_000_000
+from engine.data.world.seeds import HELD_OUT_START, TRAIN_SEEDS, is_held_out
 
 
 def label_set():
@@ -28,11 +26,6 @@ def label_set():
     from engine.labelsets import builtin
 
     return builtin("world")
-
-
-def is_held_out(seed: int) -> bool:
-    """Whether ``seed`` is reserved for evaluation (never used to train)."""
-    return int(seed) >= HELD_OUT_START
 
 
 __all__ = [

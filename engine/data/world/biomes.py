@@ -2,7 +2,8 @@
 
 Class indices are the label-map values (and the one-hot channels of paint models trained on the
 world); they match ``assets/labelsets/world.json``. Biomes are the classes of class-conditional
-models (BigGAN), in :data:`BIOME_NAMES` order.
+models (BigGAN), in :data:`BIOME_NAMES` order, which is alphabetical: the order in which a dataset
+reader lists the class folders of the ``classes`` layout.
 """
 
 from __future__ import annotations
@@ -49,35 +50,35 @@ class Biome:
     foliage_color: RGB
 
 
-BIOMES: tuple[Biome, ...] = (
+BIOMES: tuple[Biome, ...] = (  # sorted by name: the order a class-folder dataset lists them in
     Biome("alpine", "Alpine meadow", (("day", 0.7), ("golden", 0.3)), (0.42, 0.58), (2, 3), (0.22, 0.38),
           (118, 112, 110), (0.45, 0.65), False, "grass", (92, 140, 58),
           (("flowers", 0.8), ("dirt", 0.3), ("rock", 0.0)), "none", 0.0, 0.45, (2, 7), 0.9, (0, 1), 0.15, (1, 4),
           0.1, (0.05, 0.45), (46, 84, 44)),
-    Biome("desert", "Desert", (("day", 0.6), ("golden", 0.4)), (0.45, 0.6), (1, 2), (0.08, 0.22),
-          (178, 104, 62), (2.0, 2.0), True, "sand", (222, 182, 124),
-          (("rock", 0.3), ("dirt", 0.25)), "none", 0.0, 0.0, (0, 0), 0.0, (0, 2), 0.15, (1, 5),
-          0.45, (0.0, 0.15), (90, 110, 60)),
     Biome("coast", "Coast", (("day", 0.7), ("golden", 0.3)), (0.4, 0.55), (0, 1), (0.05, 0.14),
           (110, 112, 108), (2.0, 2.0), False, "sand", (226, 208, 166),
           (("grass", 0.5),), "sea", 1.0, 0.0, (0, 2), 0.1, (1, 3), 0.45, (0, 3),
           0.0, (0.1, 0.5), (70, 110, 60)),
-    Biome("forest", "Forest", (("day", 0.7), ("golden", 0.3)), (0.35, 0.5), (0, 1), (0.08, 0.2),
-          (100, 110, 115), (2.0, 2.0), False, "grass", (76, 120, 48),
-          (("dirt", 0.7), ("flowers", 0.35)), "none", 0.0, 1.0, (6, 14), 0.45, (0, 0), 0.0, (0, 2),
-          0.0, (0.1, 0.45), (40, 80, 36)),
-    Biome("tundra", "Tundra", (("overcast", 0.6), ("golden", 0.4)), (0.42, 0.58), (1, 2), (0.1, 0.22),
-          (112, 116, 124), (0.15, 0.45), False, "snow", (236, 241, 248),
-          (("rock", 0.7), ("grass", 0.3)), "lake", 0.35, 0.25, (0, 4), 1.0, (0, 1), 0.1, (1, 4),
-          0.0, (0.35, 0.8), (36, 60, 48)),
-    Biome("lake", "Mountain lake", (("day", 0.6), ("golden", 0.4)), (0.38, 0.5), (1, 3), (0.18, 0.32),
-          (104, 108, 116), (0.55, 0.8), False, "grass", (84, 128, 56),
-          (("flowers", 0.3), ("dirt", 0.2)), "lake", 1.0, 0.9, (1, 5), 0.8, (0, 1), 0.15, (0, 3),
-          0.0, (0.05, 0.45), (38, 76, 42)),
+    Biome("desert", "Desert", (("day", 0.6), ("golden", 0.4)), (0.45, 0.6), (1, 2), (0.08, 0.22),
+          (178, 104, 62), (2.0, 2.0), True, "sand", (222, 182, 124),
+          (("rock", 0.3), ("dirt", 0.25)), "none", 0.0, 0.0, (0, 0), 0.0, (0, 2), 0.15, (1, 5),
+          0.45, (0.0, 0.15), (90, 110, 60)),
     Biome("dusk", "Village at dusk", (("dusk", 1.0),), (0.5, 0.65), (1, 2), (0.05, 0.14),
           (90, 80, 100), (2.0, 2.0), False, "grass", (84, 110, 52),
           (("dirt", 0.4), ("flowers", 0.2)), "none", 0.0, 0.3, (1, 5), 0.3, (2, 5), 1.0, (0, 1),
           0.8, (0.1, 0.5), (40, 60, 36)),
+    Biome("forest", "Forest", (("day", 0.7), ("golden", 0.3)), (0.35, 0.5), (0, 1), (0.08, 0.2),
+          (100, 110, 115), (2.0, 2.0), False, "grass", (76, 120, 48),
+          (("dirt", 0.7), ("flowers", 0.35)), "none", 0.0, 1.0, (6, 14), 0.45, (0, 0), 0.0, (0, 2),
+          0.0, (0.1, 0.45), (40, 80, 36)),
+    Biome("lake", "Mountain lake", (("day", 0.6), ("golden", 0.4)), (0.38, 0.5), (1, 3), (0.18, 0.32),
+          (104, 108, 116), (0.55, 0.8), False, "grass", (84, 128, 56),
+          (("flowers", 0.3), ("dirt", 0.2)), "lake", 1.0, 0.9, (1, 5), 0.8, (0, 1), 0.15, (0, 3),
+          0.0, (0.05, 0.45), (38, 76, 42)),
+    Biome("tundra", "Tundra", (("overcast", 0.6), ("golden", 0.4)), (0.42, 0.58), (1, 2), (0.1, 0.22),
+          (112, 116, 124), (0.15, 0.45), False, "snow", (236, 241, 248),
+          (("rock", 0.7), ("grass", 0.3)), "lake", 0.35, 0.25, (0, 4), 1.0, (0, 1), 0.1, (1, 4),
+          0.0, (0.35, 0.8), (36, 60, 48)),
 )
 
 BIOME_NAMES: tuple[str, ...] = tuple(b.name for b in BIOMES)

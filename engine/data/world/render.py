@@ -53,13 +53,14 @@ def _smoothstep(lo: float, hi: float, x: np.ndarray) -> np.ndarray:
 @dataclass
 class Canvas:
     """The picture being painted: ``rgb`` HxWx3 float32 (0..1), ``labels`` HxW uint8, ``inst``
-    HxW int32; ``us``/``vs`` are pixel-centre scene coordinates of columns and rows."""
+    HxW int32; ``us``/``vs`` are pixel-centre scene coordinates (float32) of columns and rows."""
 
     rgb: np.ndarray
     labels: np.ndarray
     inst: np.ndarray
     us: np.ndarray
     vs: np.ndarray
+    sun_dist: np.ndarray | None = None  # HxW distance of each pixel to the sun's centre (scene units)
 
     @property
     def size(self) -> int:
@@ -123,7 +124,7 @@ def render_scene(seed: int, size: int, biome: str | int | None = None) -> tuple[
     b_index = biome_index(biome, seed)
     spec = BIOMES[b_index]
     rng = np.random.default_rng([seed, b_index])
-    coords = (np.arange(size, dtype=np.float64) + 0.5) / size
+    coords = ((np.arange(size, dtype=np.float64) + 0.5) / size).astype(np.float32)
     canvas = Canvas(np.zeros((size, size, 3), np.float32), np.zeros((size, size), np.uint8),
                     np.zeros((size, size), np.int32), coords, coords)
     hz = float(rng.uniform(*spec.horizon))
@@ -177,11 +178,11 @@ def _sky(canvas: Canvas, light: Light, hz: float) -> None:
     glow = (np.exp(-dist / 0.12) * 0.45 + np.exp(-dist / 0.4) * 0.18)[..., None]
     canvas.rgb[:] = sky * (1 - glow) + light.sun_color * glow
     canvas.labels[:] = CLASS["sky"]
-    canvas.sun_dist = dist  # type: ignore[attr-defined]
+    canvas.sun_dist = dist
 
 
 def _sun(canvas: Canvas, light: Light) -> None:
-    dist = canvas.sun_dist  # type: ignore[attr-defined]
+    dist = canvas.sun_dist
     disc = dist < light.sun_r
     if not disc.any():
         return
@@ -387,16 +388,15 @@ class _Ground:
         color[:] = self.ground_color
         grass_tex = self._texture("grass", 180)
         gravel_tex = self._texture("gravel", 260)
-        detail = {CLASS["grass"]: grass_tex * 0.16, CLASS["flowers"]: grass_tex * 0.16,
-                  CLASS["sand"]: gravel_tex * 0.05, CLASS["snow"]: gravel_tex * 0.035,
-                  CLASS["dirt"]: gravel_tex * 0.14, CLASS["rock"]: gravel_tex * 0.2}
+        # per cover class: base colour and texture detail (grain strength differs by material)
+        detail = {"grass": grass_tex * 0.16, "flowers": grass_tex * 0.16, "sand": gravel_tex * 0.05,
+                  "snow": gravel_tex * 0.035, "dirt": gravel_tex * 0.14, "rock": gravel_tex * 0.2}
         palette = {"grass": self.ground_color if spec.ground == "grass" else _rgb((96, 132, 64)) * 0.9,
                    "dirt": _rgb((128, 96, 64)), "rock": _rgb((120, 116, 110)), "flowers": self.ground_color * 0.9,
                    "sand": self.ground_color, "snow": self.ground_color}
-        for name in set(CLASS[n] for n, _ in self.patches) | {CLASS[spec.ground]}:
-            sel = labels == name
-            base = palette[[k for k, v in CLASS.items() if v == name][0]]
-            color[sel] = base * (1 + detail.get(name, 0 * grass_tex)[sel][:, None])
+        for name in {n for n, _ in self.patches} | {spec.ground}:  # disjoint selections: order does not matter
+            sel = labels == CLASS[name]
+            color[sel] = palette[name] * (1 + detail[name][sel][:, None])
         flowers = labels == CLASS["flowers"]
         if flowers.any():
             # blossoms: bright specks a few pixels wide, two colors mixed in patches
@@ -521,7 +521,8 @@ def _box(canvas: Canvas, u0: float, u1: float, v0: float, v1: float) -> tuple[sl
     return slice(r0, r1), slice(c0, c1)
 
 
-def _fog(ground: _Ground, z: float) -> float:
+def _fog(z: float) -> float:
+    """How much of the haze colour covers something at ground depth ``z`` (as on the ground)."""
     return float(1 - math.exp(-z / 14.0))
 
 
@@ -550,7 +551,7 @@ def _rock(canvas: Canvas, spec: Biome, light: Light, ground: _Ground, item: _Obj
     if spec.name == "tundra":
         base = _rgb((88, 86, 90))
     color = base * (lit * (1 + 0.2 * tex))[..., None] * light.light
-    fog = _fog(ground, item.z)
+    fog = _fog(item.z)
     color = color * (1 - fog) + light.haze * fog
     canvas.paint(mask, color, CLASS["rock"], rows, cols, instance=instance)
 
@@ -588,7 +589,7 @@ def _tree(canvas: Canvas, spec: Biome, light: Light, ground: _Ground, item: _Obj
     trunk_color = _rgb((82, 60, 44)) * (0.8 + 0.3 * (du * light.lx > 0))[..., None] * light.light
     color = np.where((trunk & ~crown)[..., None], trunk_color, color)
     mask = crown | trunk
-    fog = _fog(ground, item.z)
+    fog = _fog(item.z)
     color = color * (1 - fog) + light.haze * fog
     canvas.paint(mask, color, CLASS["tree"], rows, cols, instance=instance)
 
@@ -641,7 +642,7 @@ def _building(canvas: Canvas, spec: Biome, light: Light, ground: _Ground, item: 
     color[windows] = window_color
     door = gable & (np.abs(x / split - 0.5) < 0.12) & (wy < 0.55)
     color[door] = _rgb((70, 48, 36)) * light.light
-    fog = _fog(ground, item.z)
+    fog = _fog(item.z)
     color = color * (1 - fog) + light.haze * fog
     canvas.paint(mask, color, CLASS["building"], rows, cols, instance=instance)
 

@@ -68,8 +68,13 @@ def _detail_map(photo: np.ndarray) -> np.ndarray:
 def pyramid(name: str) -> tuple[np.ndarray, ...]:
     """The mip pyramid of texture ``name`` (one of :data:`TEXTURE_SOURCES`): level 0 is the
     512x512 detail map, each next level half the size, down to 8x8."""
-    from skimage import data
+    try:
+        from skimage import data
+    except ImportError as exc:
+        from engine.errors import EngineError
 
+        raise EngineError("The starter world takes its textures from scikit-image, which is not installed. "
+                          "Reinstall GAN Studio (it depends on it) or run: pip install scikit-image.") from exc
     if name not in TEXTURE_SOURCES:
         raise KeyError(f"no world texture named {name!r}; known: {', '.join(TEXTURE_SOURCES)}")
     level = _detail_map(getattr(data, TEXTURE_SOURCES[name])())

@@ -26,12 +26,12 @@ import numpy as np
 
 from engine.errors import EngineError, InputError
 from engine.data.world.biomes import BIOME_NAMES, biome_index
+from engine.data.world.seeds import HELD_OUT_START
 from engine.data.world.render import MAX_SIZE, MIN_SIZE, render_scene
 
 log = logging.getLogger(__name__)
 
 LAYOUTS = ("paired", "flat", "classes")
-HELD_OUT_START = 1_000_000
 MAX_COUNT = 10_000_000
 #: bytes per pixel a written scene takes at most (PNG of noisy RGB + label + 16-bit instance maps)
 _BYTES_PER_PIXEL = {"paired": 4.0, "flat": 3.2, "classes": 3.2}

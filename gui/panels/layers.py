@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.document import BLEND_MODES, Layer
-from engine.ora import colorize_labels, label_palette
+from engine.document import colorize_labels, label_palette
 from gui.canvas.qimage import array_to_qimage
+from gui.signals import blocked_signals
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class LayersPanel(QWidget):
             picture = thumbnail(doc, layer)
             pixmap = QPixmap.fromImage(array_to_qimage(picture)).scaled(
                 THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-        except Exception:  # noqa: BLE001 - a thumbnail must never break the panel
+        except Exception:  # a thumbnail must never break the panel
             log.debug("thumbnail of %s failed", layer.name, exc_info=True)
             pixmap = QPixmap(THUMBNAIL, THUMBNAIL)
             pixmap.fill(Qt.GlobalColor.darkGray)
@@ -199,15 +200,12 @@ class LayersPanel(QWidget):
         index = doc.index_of(layer.id) if has_layer else 0
         self.up_button.setEnabled(has_layer and index < len(doc.layers) - 1)
         self.down_button.setEnabled(has_layer and index > 0)
-        for widget in (self.opacity_slider, self.blend_combo, self.lock_check):
-            widget.blockSignals(True)
-        if has_layer:
-            self.opacity_slider.setValue(round(layer.opacity * 100))
-            self.blend_combo.setCurrentIndex(max(0, self.blend_combo.findData(layer.blend_mode)))
-            self.lock_check.setChecked(layer.locked)
-        self.opacity_label.setText(f"{self.opacity_slider.value()}%")
-        for widget in (self.opacity_slider, self.blend_combo, self.lock_check):
-            widget.blockSignals(False)
+        with blocked_signals(self.opacity_slider, self.blend_combo, self.lock_check):
+            if has_layer:
+                self.opacity_slider.setValue(round(layer.opacity * 100))
+                self.blend_combo.setCurrentIndex(max(0, self.blend_combo.findData(layer.blend_mode)))
+                self.lock_check.setChecked(layer.locked)
+            self.opacity_label.setText(f"{self.opacity_slider.value()}%")
 
     # ------------------------------------------------------------------ widgets -> document
 

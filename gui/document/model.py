@@ -2,7 +2,8 @@
 
 :class:`DocumentModel` owns the plain-data document, its file path and a QUndoStack. Widgets
 read :attr:`DocumentModel.document` and listen to ``changed``; they never mutate the document
-directly but push commands (gui/commands.py, gui/layer_commands.py) so every edit can be undone.
+directly but push commands (:mod:`gui.document.commands`, :mod:`gui.document.layer_commands`) so
+every edit can be undone.
 
 Undo memory is bounded two ways (:meth:`DocumentModel.set_undo_limits`, from the settings):
 
@@ -26,10 +27,14 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from engine.document import BLEND_MODES, Document, Layer
-from gui.commands import ReplaceDocumentCommand, document_with_image
-from gui.layer_commands import (InsertLayerCommand, MoveLayerCommand, RemoveLayerCommand,
-                                SetLayerPropertyCommand)
+from engine.document import BLEND_MODES, Document, Layer, document_with_image
+from gui.document.commands import ReplaceDocumentCommand
+from gui.document.layer_commands import (
+    InsertLayerCommand,
+    MoveLayerCommand,
+    RemoveLayerCommand,
+    SetLayerPropertyCommand,
+)
 
 DEFAULT_UNDO_STEPS = 200
 DEFAULT_UNDO_MEGABYTES = 1024
@@ -296,16 +301,18 @@ class DocumentModel(QObject):
         self.undo_stack.setClean()
         self.changed.emit()
 
-    # ------------------------------------------------------------------ for commands only
+    # ------------------------------------------------------------------ for this package's commands only
 
     def _clean_changed(self, clean: bool) -> None:
         self.modified_changed.emit(not clean)
 
-    def _swap(self, document: Document | None, path: str | None) -> None:
-        """For commands only: make ``document`` (at ``path``) the open one and say so."""
+    def _swap(self, document: Document | None, path: str | None, notify: bool = True) -> None:
+        """For :mod:`gui.document.commands` only: make ``document`` (at ``path``) the open one and,
+        with ``notify``, say so (``changed``)."""
         self._document = document
         self._path = path
-        self.changed.emit()
+        if notify:
+            self.changed.emit()
 
 
 def _command_nbytes(command) -> int:

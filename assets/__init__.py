@@ -1,0 +1,1 @@
+"""Package data: label sets (labelsets/*.json) and other assets; see engine.resources."""

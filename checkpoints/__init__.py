@@ -1,0 +1,1 @@
+"""Package data: the starter models (manifest.json + weights); see engine.resources."""
