@@ -83,7 +83,7 @@ def default_hardware(torch_version: str) -> str:
 
 
 def manifest_entry(name: str, dest: Path, facts: dict[str, Any], reports: list[dict[str, Any]],
-                   hardware: str) -> dict[str, Any]:
+                   hardware: str, half: bool = False) -> dict[str, Any]:
     meta = starter.read_header_metadata(dest)
     family = str(meta.get("family", facts["options"].get("family", "")))
     config = meta.get("config") or {}
@@ -115,20 +115,25 @@ def manifest_entry(name: str, dest: Path, facts: dict[str, Any], reports: list[d
         "metrics": reports[0]["metrics"],
         "evaluation": [{k: r[k] for k in ("n", "held_out_seeds", "notes")} | {"metrics": r["metrics"]} for r in reports],
         "license": starter.SHIPPED_LICENSE,
+        "storage": "float16 weights (loaded into float32 networks)" if half else "float32 weights",
     }
 
 
-def drop_networks(path: Path, roles: list[str]) -> None:
-    """Rewrite a GAN Studio file without the networks ``roles`` (e.g. a discriminator the app
-    never uses), keeping its metadata otherwise."""
+def rewrite(path: Path, drop: list[str], half: bool) -> None:
+    """Rewrite a GAN Studio file without the networks ``drop`` (e.g. a discriminator the app never
+    uses) and, with ``half``, with float32 tensors stored as float16 (the loader copies them into
+    the float32 networks; the evaluation then scores exactly the shipped weights)."""
+    import torch
     from safetensors import safe_open
     from safetensors.torch import save_file
 
     with safe_open(str(path), "pt") as handle:
         metadata = handle.metadata()
-        tensors = {k: handle.get_tensor(k) for k in handle.keys() if k.split(".", 1)[0] not in roles}
+        tensors = {k: handle.get_tensor(k) for k in handle.keys() if k.split(".", 1)[0] not in drop}
+    if half:
+        tensors = {k: v.half() if v.dtype == torch.float32 else v for k, v in tensors.items()}
     header = json.loads(metadata["gan_studio"])
-    header["networks"] = [r for r in header["networks"] if r not in roles]
+    header["networks"] = [r for r in header["networks"] if r not in drop]
     save_file(tensors, str(path), metadata={**metadata, "gan_studio": json.dumps(header)})
 
 
@@ -185,6 +190,7 @@ def main() -> int:
     parser.add_argument("--also-images", default=None, help="a second report on these images ('world' for world scenes)")
     parser.add_argument("--hardware", default=None)
     parser.add_argument("--drop", nargs="*", default=[], help="networks not to ship (e.g. D)")
+    parser.add_argument("--half", action="store_true", help="store float32 weights as float16 (half the size)")
     parser.add_argument("--dry-run", action="store_true", help="evaluate and print the entry, change nothing")
     args = parser.parse_args()
 
@@ -194,8 +200,8 @@ def main() -> int:
     source = args.run_dir / "latest.safetensors"
     staging = CHECKPOINTS / f".{args.run_dir.name}.staging.safetensors"
     shutil.copyfile(source, staging)  # the run may write a newer latest while we evaluate
-    if args.drop:
-        drop_networks(staging, args.drop)
+    if args.drop or args.half:
+        rewrite(staging, args.drop, args.half)
     recipe = starter.read_header_metadata(staging).get("training_recipe") or {}
     facts = run_facts(args.run_dir, int(recipe.get("step", 0)))
     name = args.name or facts["options"].get("preset") or args.run_dir.name
@@ -208,7 +214,7 @@ def main() -> int:
     if args.also_images:
         reports.append(evaluate(staging, args.n, None if args.also_images == "world" else args.also_images))
     hardware = args.hardware or default_hardware(facts["torch_version"])
-    entry = manifest_entry(name, staging, facts, reports, hardware)
+    entry = manifest_entry(name, staging, facts, reports, hardware, args.half)
     entry["file"] = dest.name
     print(json.dumps(entry, indent=2))
     if args.dry_run:

@@ -49,8 +49,9 @@ STARTER_PRESETS: tuple[Preset, ...] = (
            _WORLD_RECIPE.format(folder="world-flat-128", what="world seeds 5000..6499, flat, 128 px, resized to 64")),
     Preset("starter-biggan", "biggan", "Starter: BigGAN with biomes as classes",
            "The shipped class-conditional model: a small BigGAN at 64x64 on world images, one class per biome.",
-           {"steps": 30000, "batch": 16, "resolution": 64, "flip": True, "seed": 0, "sample_every": 500,
-            "checkpoint_every": 1000, "checkpoint_minutes": 5.0, "keep": 2, "preview_count": 16},
+           {"steps": 30000, "batch": 16, "resolution": 64, "channel_width": 16, "d_channel_width": 16, "z_dim": 64,
+            "flip": True, "seed": 0, "sample_every": 500, "checkpoint_every": 1000, "checkpoint_minutes": 5.0,
+            "keep": 2, "preview_count": 16},
            _WORLD_RECIPE.format(folder="world-classes-64", what="world seeds 10000..12099, one folder per biome")),
     Preset("starter-inpaint", "context_encoder", "Starter: inpainter for world scenes and photos",
            "The shipped Inpaint model: a context encoder filling free-form holes in 128x128 windows, trained on "
