@@ -123,7 +123,8 @@ def main(argv: Sequence[str] | None = None, engine_factory: Callable[[], Any] | 
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(engine, settings=settings, confirm_close=False,
-                            recovery_folder=os.path.join(tmp, "recovery"), load_starters=False)
+                            recovery_folder=os.path.join(tmp, "recovery"), load_starters=False,
+                            shutdown=lambda: None)  # the engine serves the first-minute window next
         window.resize(*WINDOW_SIZE)
         window.show()
         _wait(app, lambda: window.isVisible())
@@ -149,6 +150,7 @@ def main(argv: Sequence[str] | None = None, engine_factory: Callable[[], Any] | 
         window.close()
         if not args.fake:
             _first_minute(app, engine, tmp, shoot)
+        engine.shutdown()
     for path in written:
         print(path)
     return 0
@@ -165,7 +167,7 @@ def _first_minute(app, engine, tmp: str, shoot) -> None:
         return
     settings = QSettings(os.path.join(tmp, "first.ini"), QSettings.Format.IniFormat)
     window = MainWindow(engine, settings=settings, confirm_close=False, recovery_folder=os.path.join(tmp, "rec2"),
-                        load_starters=True)
+                        load_starters=True, shutdown=lambda: None)
     window.resize(*WINDOW_SIZE)
     window.show()
     paint = window.workspace("Paint").session
