@@ -3,7 +3,8 @@
 Usage::
 
     python tools/ship_starter.py RUN_DIR [--name starter-spade] [--n N] [--images DIR]
-        [--also-images DIR] [--hardware "..."] [--dry-run]
+        [--also-images DIR] [--drop D] [--half] [--hardware "..."] [--dry-run]
+    python tools/ship_starter.py --table | --readme     # the metrics table (printed / into README.md)
 
 Copies ``RUN_DIR/latest.safetensors`` to ``checkpoints/NAME.safetensors`` (NAME defaults to the run's
 preset), scores it with the world's judges exactly as ``gan-studio evaluate --json`` does (on
@@ -168,19 +169,37 @@ def markdown_table() -> str:
         size = f"x{entry['scale']}" if entry.get("scale") else f"{entry['resolution']} px"
         head = (f"`{entry['file']}`", f"{entry['family']}, {size}, {entry['size_bytes'] / 1e6:.1f} MB",
                 f"{training.get('steps')} steps, {round(training.get('wall_time_s', 0) / 60)} min CPU")
-        for i, metric in enumerate(entry.get("metrics", [])):
+        rows = []
+        for report in entry.get("evaluation") or [{"metrics": entry.get("metrics", []), "notes": []}]:
+            note = (report.get("notes") or [""])[0]
+            where = "held-out photos" if " images of " in note else "held-out world"
+            rows += [(metric, where) for metric in report["metrics"]]
+        for i, (metric, where) in enumerate(rows):
             refs = dict(metric.get("baselines") or {})
             if metric.get("reference") is not None:
                 refs = {metric.get("reference_name") or metric.get("reference_kind"): metric["reference"], **refs}
             ref_text = "; ".join(f"{name} {_fmt(value, metric.get('unit', ''))}" for name, value in refs.items()) or "—"
             cells = head if i == 0 else ("", "", "")
-            lines.append(f"| {' | '.join(cells)} | {metric['name']} | {_fmt(metric['value'], metric.get('unit', ''))} | {ref_text} |")
+            lines.append(f"| {' | '.join(cells)} | {metric['name']} ({where}) | "
+                         f"{_fmt(metric['value'], metric.get('unit', ''))} | {ref_text} |")
     return "\n".join(lines)
+
+
+def update_readme(readme: Path = ROOT / "README.md") -> None:
+    """Replace the metrics table between the README's starter-table markers with the manifest's."""
+    text = readme.read_text(encoding="utf-8")
+    start = text.index("<!-- starter-table")
+    start = text.index("\n", start) + 1
+    end = text.index("<!-- /starter-table -->")
+    readme.write_text(text[:start] + markdown_table() + "\n" + text[end:], encoding="utf-8")
 
 
 def main() -> int:
     if sys.argv[1:] == ["--table"]:
         print(markdown_table())
+        return 0
+    if sys.argv[1:] == ["--readme"]:
+        update_readme()
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
