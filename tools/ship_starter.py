@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine import starter  # noqa: E402
+from engine import starter
 
 CHECKPOINTS = ROOT / "checkpoints"
 MAX_FOLDER_BYTES = 80 * 10**6

@@ -23,7 +23,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine import starter  # noqa: E402
+from engine import starter
 
 HELD_OUT = 1_000_000
 GAP = 4
