@@ -33,10 +33,12 @@ from engine import starter
 CHECKPOINTS = ROOT / "checkpoints"
 MAX_FOLDER_BYTES = 80 * 10**6
 TITLES = {
-    "paint": "Starter world painter (SPADE)",
-    "latent": "Starter world generator",
-    "inpaint": "Starter inpainter",
-    "upscale": "Starter x4 upscaler",
+    "spade": "Starter world painter (SPADE)",
+    "stylegan2": "Starter world generator (StyleGAN2)",
+    "biggan": "Starter biome generator (BigGAN)",
+    "context_encoder": "Starter inpainter",
+    "srvgg": "Starter x4 upscaler",
+    "esrgan": "Starter x4 upscaler",
 }
 
 
@@ -98,7 +100,7 @@ def manifest_entry(name: str, dest: Path, facts: dict[str, Any], reports: list[d
     return {
         "file": dest.name,
         "workspace": workspace,
-        "title": TITLES.get(workspace, name),
+        "title": TITLES.get(family, name),
         "description": description,
         "family": family,
         "resolution": 0 if scale else int(config.get("crop_size") or config.get("resolution") or resolution),
@@ -149,7 +151,9 @@ def write_manifest(entry: dict[str, Any]) -> None:
     models = [m for m in data.get("models", []) if m.get("file") != entry["file"]]
     models.append(entry)
     order = {w: i for i, w in enumerate(starter.WORKSPACES)}
-    data["models"] = sorted(models, key=lambda m: (order.get(m.get("workspace"), 9), m["file"]))
+    # the first model of each workspace is the one the app loads at start: StyleGAN2 before BigGAN
+    data["models"] = sorted(models, key=lambda m: (order.get(m.get("workspace"), 9), m.get("family") != "stylegan2",
+                                                   m["file"]))
     data["format"] = starter.MANIFEST_FORMAT
     manifest.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
