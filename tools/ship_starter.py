@@ -140,6 +140,19 @@ def rewrite(path: Path, drop: list[str], half: bool) -> None:
     save_file(tensors, str(path), metadata={**metadata, "gan_studio": json.dumps(header)})
 
 
+def better_than_shipped(name: str, reports: list[dict[str, Any]]) -> bool:
+    """Whether the new first metric of the first report beats the shipped entry ``name``'s
+    (True when none is shipped or the metrics differ)."""
+    shipped = next((m for m in (starter.read_manifest(CHECKPOINTS) or {}).get("models", [])
+                    if m.get("file") == f"{name}.safetensors"), None)
+    if shipped is None:
+        return True
+    old, new = shipped["metrics"][0], reports[0]["metrics"][0]
+    if old["name"] != new["name"]:
+        return True
+    return new["value"] > old["value"] if new.get("higher_is_better", True) else new["value"] < old["value"]
+
+
 def folder_bytes(folder: Path, replacing: Path, new_size: int) -> int:
     total = sum(p.stat().st_size for p in folder.iterdir() if p.is_file() and p != replacing)
     return total + new_size
@@ -214,6 +227,8 @@ def main() -> int:
     parser.add_argument("--hardware", default=None)
     parser.add_argument("--drop", nargs="*", default=[], help="networks not to ship (e.g. D)")
     parser.add_argument("--half", action="store_true", help="store float32 weights as float16 (half the size)")
+    parser.add_argument("--if-better", action="store_true",
+                        help="replace the shipped file only when the first metric improves")
     parser.add_argument("--dry-run", action="store_true", help="evaluate and print the entry, change nothing")
     args = parser.parse_args()
 
@@ -240,6 +255,10 @@ def main() -> int:
     entry = manifest_entry(name, staging, facts, reports, hardware, args.half)
     entry["file"] = dest.name
     print(json.dumps(entry, indent=2))
+    if args.if_better and not better_than_shipped(name, reports):
+        print(f"kept the shipped {dest.name}: the new {reports[0]['metrics'][0]['name']} is not better", file=sys.stderr)
+        staging.unlink()
+        return 0
     if args.dry_run:
         staging.unlink()
         return 0
