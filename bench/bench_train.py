@@ -42,11 +42,12 @@ from engine.training.trainer import RunContext
 #: family -> (resolution, batch, extra): small but not trivial configs
 SMALL: dict[str, tuple[int, int, dict[str, Any]]] = {
     "spade": (64, 2, {"ngf": 8, "ndf": 16, "n_layers_d": 2, "num_d": 2}),
-    "pix2pixhd": (64, 2, {"ngf": 8, "ndf": 16, "n_layers_d": 2, "num_d": 2}),
+    "pix2pixhd": (64, 2, {"ngf": 8, "n_downsample_global": 2, "n_blocks_global": 2, "ndf": 16, "n_layers_d": 2,
+                          "num_d": 2}),
     "pix2pix": (64, 4, {"ngf": 16, "ndf": 16, "n_layers_d": 3}),
     "cyclegan": (64, 1, {"ngf": 16, "ndf": 16, "n_blocks": 2, "n_layers_d": 2}),
     "stylegan2": (32, 4, {"z_dim": 64, "w_dim": 64, "mapping_layers": 2, "channel_base": 1024, "channel_max": 64}),
-    "biggan": (32, 4, {"ch": 16}),
+    "biggan": (32, 4, {"channel_width": 16, "z_dim": 32, "d_channel_width": 16}),
     "context_encoder": (64, 8, {"base_width": 16, "max_width": 64, "disc_base_width": 16}),
     "esrgan": (64, 4, {"arch": "srvgg", "scale": 4, "num_feat": 16, "num_conv": 4, "d_feat": 16, "psnr_steps": 0,
                        "perceptual_weight": 0}),

@@ -231,7 +231,7 @@ def label_palette(document: Document, layer: Layer) -> np.ndarray:
             return labelsets.LabelSet.from_dict(data).palette()
         if layer.label_set:
             return labelsets.builtin(layer.label_set).palette()
-    except Exception:
+    except Exception:  # a preview colour must never stop a save or a render
         log.debug("no palette for label set %r", layer.label_set, exc_info=True)
     return np.zeros((0, 3), np.uint8)
 

@@ -48,7 +48,7 @@ from typing import Any, Iterable
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from engine.document import BLEND_MODES, LAYER_KINDS, Document, Layer
+from engine.document import BLEND_MODES, LAYER_KINDS, Document, Layer, colorize_labels, label_palette
 from engine.errors import DocumentError
 from engine.fileutil import atomic_write, cleanup_stale_temps
 from engine.imageio import RECIPE_KEY
@@ -218,33 +218,6 @@ def _stack_xml(document: Document, layers: list[tuple[Layer, str]]) -> bytes:
             attrs["gan-studio-kind"] = layer.kind
         ET.SubElement(stack, "layer", attrs)
     return ET.tostring(image, encoding="utf-8", xml_declaration=True)
-
-
-def label_palette(document: Document, layer: Layer) -> np.ndarray:
-    """(N, 3) uint8 colours of the layer's label set (shipped sets by name; VOC colours otherwise)."""
-    from engine import labelsets
-
-    data = document.label_sets.get(layer.label_set or "")
-    try:
-        if data is not None:
-            return labelsets.LabelSet.from_dict(data).palette()
-        if layer.label_set:
-            return labelsets.builtin(layer.label_set).palette()
-    except Exception:  # a preview colour must never stop a save
-        log.debug("no palette for label set %r", layer.label_set, exc_info=True)
-    return np.zeros((0, 3), np.uint8)
-
-
-def colorize_labels(labels: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """HxW class indices -> HxWx3 uint8 (indices beyond ``palette`` get their VOC colours)."""
-    from engine.labelsets import voc_color
-
-    top = int(labels.max(initial=0)) + 1 if labels.size else 1
-    lut = np.zeros((max(top, len(palette), 1), 3), np.uint8)
-    lut[: len(palette)] = palette
-    for index in range(len(palette), len(lut)):
-        lut[index] = voc_color(index)
-    return lut[np.clip(labels, 0, None)]
 
 
 def _preview_pixels(document: Document, layer: Layer) -> np.ndarray:

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from engine.errors import EngineError
 from engine.version import APP_NAME, APP_VERSION
 from gui import gc_guard
+from gui.refcount_guard import protect_singletons
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def apply_theme(app: QApplication) -> None:
 
 def create_application(argv: Sequence[str] | None = None) -> QApplication:
     """The QApplication (existing one reused), named for QSettings and themed."""
+    protect_singletons()  # a PySide6 6.12.0 reference-count bug would abort long sessions (gui.refcount_guard)
     QCoreApplication.setApplicationName(APP_NAME)
     QCoreApplication.setOrganizationName(ORGANIZATION_NAME)
     QCoreApplication.setOrganizationDomain(ORGANIZATION_DOMAIN)

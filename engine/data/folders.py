@@ -289,7 +289,7 @@ def _check_item(item: Item, report: CheckReport, values: set[int], resolution: i
                 im.load()
                 mode, this_size = im.mode, im.size
                 array = np.asarray(im) if role in ("label", "instance") else None
-        except Exception as exc:  # noqa: BLE001 -- any decoder failure means unreadable
+        except Exception as exc:  # noqa: BLE001 (any decoder failure means unreadable, and is reported)
             report.unreadable.append(f"{path.name} ({type(exc).__name__})")
             continue
         if role == "label" and array is not None:

@@ -130,7 +130,7 @@ def _label_count(model: LoadedModel) -> int:
 
 
 def _paint(model: LoadedModel, n: int, progress: Progress, ctx) -> Report:
-    from engine.pipelines.paint_spade import synthesize
+    from engine.pipelines import run as run_pipeline
     from engine.types import ModelRef, SynthesizeRequest
 
     if _label_count(model) != len(CLASS_NAMES):
@@ -144,7 +144,7 @@ def _paint(model: LoadedModel, n: int, progress: Progress, ctx) -> Report:
     for i, seed in enumerate(seeds):
         labels, image, instances = render(seed, size)
         request = SynthesizeRequest(model=ModelRef(model.path), label_map=labels, instance_map=instances, seed=seed)
-        out = synthesize(model, request, ctx).image
+        out = run_pipeline(model, request, ctx).image
         fakes.append(out), reals.append(image), truths.append(labels)
         progress(i + 1, n, "rendering held-out label maps")
     seg = shipped("segmenter").net

@@ -22,10 +22,11 @@ from engine.errors import CheckpointError
 from engine.eval.nets import BiomeClassifier, ClassifierConfig, Segmenter, SegmenterConfig
 from engine.fileutil import atomic_write
 from engine.loaders.base import strict_load
+from engine.resources import assets_dir
 
 log = logging.getLogger(__name__)
 
-JUDGES_DIR = Path(__file__).resolve().parent.parent.parent / "assets" / "judges"
+JUDGES_DIR = assets_dir() / "judges"  # package data (engine.resources)
 METADATA_KEY = "gan_studio_judge"
 KINDS = {"segmenter": (Segmenter, SegmenterConfig), "classifier": (BiomeClassifier, ClassifierConfig)}
 

@@ -1,8 +1,8 @@
 """Retrain the world's judges on world images (training seeds only) and measure their ceilings
 on held-out seeds.
 
-    python -m engine.eval.train_judges [--out assets/judges] [--train-images 2500] \
-        [--classifier-steps 1200] [--segmenter-steps 1000] [--threads 1] [--cache DIR]
+    python -m engine.eval.train_judges [--out assets/judges] [--train-images 4000] \
+        [--classifier-steps 1000] [--segmenter-steps 1500] [--threads 1] [--cache DIR]
 
 Steps:
 1. render ``--train-images`` scenes at 128 px from training seeds ``0 ..`` (cached as .npy under
@@ -182,10 +182,10 @@ def remeasure(out: Path, eval_images: int) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Retrain the world's judges (segmenter, biome classifier).")
     parser.add_argument("--out", type=Path, default=JUDGES_DIR)
-    parser.add_argument("--train-images", type=int, default=2500)
+    parser.add_argument("--train-images", type=int, default=4000)
     parser.add_argument("--eval-images", type=int, default=350)
-    parser.add_argument("--classifier-steps", type=int, default=1200)
-    parser.add_argument("--segmenter-steps", type=int, default=1000)
+    parser.add_argument("--classifier-steps", type=int, default=1000)
+    parser.add_argument("--segmenter-steps", type=int, default=1500)
     parser.add_argument("--classifier-batch", type=int, default=32)
     parser.add_argument("--segmenter-batch", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)

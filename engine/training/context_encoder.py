@@ -66,7 +66,8 @@ from engine.models.context_encoder import (
 )
 from engine.training import losses
 from engine.training.gan_helpers import (
-    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, first_layers, image_grid, trainable, weight_layer_count,
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, first_layers, image_grid, option_errors, trainable,
+    weight_layer_count,
 )
 from engine.training.options import TrainOptions, resolve
 from engine.training.trainer import RunContext, Trainer
@@ -279,6 +280,11 @@ class ContextEncoderTrainer(Trainer):
     }
 
     def build(self) -> None:
+        """Networks and optimizers from the options (or ``--from``); option mistakes become InputError."""
+        with option_errors(self.family):
+            self._build()
+
+    def _build(self) -> None:
         self.mask_kinds = self._mask_kinds()
         if self.opts.from_ckpt:
             model = self.load_checkpoint_for_finetune(self.opts.from_ckpt, FAMILY)

@@ -41,8 +41,8 @@ from engine.models.loaded import LoadedModel
 from engine.models.patchgan import PatchGAN, PatchGANConfig, init_normal_, official_state
 from engine.training import losses
 from engine.training.gan_helpers import (
-    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, linear_decay, read_state_dict,
-    set_learning_rate, trainable,
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, linear_decay,
+    option_errors, read_state_dict, set_learning_rate, trainable,
 )
 from engine.training.trainer import Trainer
 
@@ -60,6 +60,11 @@ class CycleGANTrainer(Trainer):
     # ---- building ----------------------------------------------------------------------------
 
     def build(self) -> None:
+        """Networks and optimizers from the options (or ``--from``); option mistakes become InputError."""
+        with option_errors(self.family):
+            self._build()
+
+    def _build(self) -> None:
         if self.opts.from_ckpt:
             self._finetune_generators()
         else:

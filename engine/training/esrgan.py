@@ -58,8 +58,8 @@ from engine.models.vgg_discriminator import VGGDiscriminatorConfig, VGGStyleDisc
 from engine.training import losses
 from engine.training.degradations import DegradationSettings, degrade
 from engine.training.gan_helpers import (
-    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, first_layers, image_grid, read_state_dict, trainable,
-    weight_layer_count,
+    DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, first_layers, image_grid,
+    option_errors, read_state_dict, trainable, weight_layer_count,
 )
 from engine.training.trainer import Trainer
 
@@ -85,6 +85,11 @@ class ESRGANTrainer(Trainer):
     # ---- building ----------------------------------------------------------------------------
 
     def build(self) -> None:
+        """Networks and optimizers from the options (or ``--from``); option mistakes become InputError."""
+        with option_errors(self.family):
+            self._build()
+
+    def _build(self) -> None:
         if self.opts.from_ckpt:
             self._finetune_generator()
         else:

@@ -4,10 +4,11 @@ copies of networks for export, discriminator files found next to a generator, fr
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -188,3 +189,17 @@ def set_learning_rate(opt: torch.optim.Optimizer, lr: float) -> None:
     """Set every parameter group's learning rate (derived from the step, so resume needs no state)."""
     for group in opt.param_groups:
         group["lr"] = lr
+
+
+@contextlib.contextmanager
+def option_errors(family: str) -> Iterator[None]:
+    """Turn a ValueError/TypeError raised while building networks from the run's options (a
+    ``--set ngf=abc``, an unknown norm, a scale the architecture lacks) into an
+    :class:`InputError` that names the family, instead of a traceback."""
+    from engine.errors import InputError
+
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"The {family} options do not make a valid model: {exc}. "
+                         f"Check the values given with --set (see the {family} trainer's options).") from exc

@@ -45,7 +45,7 @@ from engine.models.pix2pix import Pix2PixUnetConfig, UnetGenerator
 from engine.training import losses
 from engine.training.gan_helpers import (
     DiscriminatorAugment, FrozenLayers, check_freeze, eval_copy, find_sibling, image_grid, linear_decay, one_hot,
-    read_state_dict, set_learning_rate, trainable,
+    option_errors, read_state_dict, set_learning_rate, trainable,
 )
 from engine.training.trainer import Trainer
 
@@ -65,6 +65,11 @@ class Pix2PixTrainer(Trainer):
     # ---- building ----------------------------------------------------------------------------
 
     def build(self) -> None:
+        """Networks and optimizers from the options (or ``--from``); option mistakes become InputError."""
+        with option_errors(self.family):
+            self._build()
+
+    def _build(self) -> None:
         self.label_input = self._label_input()
         input_nc = self.data.label_nc if self.label_input == "onehot" else 3
         if self.opts.from_ckpt:

@@ -98,7 +98,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("upscaler-textures", "esrgan", "Train an upscaler on my textures",
            "A compact x4 upscaler (SRVGGNetCompact) on your textures: crops at native size (no resizing), "
            "on-the-fly blur/noise/JPEG degradations.",
-           {"steps": 20000, "batch": 8, "resolution": 128, "resize": "none"}),
+           {"steps": 20000, "batch": 8, "resolution": 128, "resize": "none", "arch": "srvgg"}),
     Preset("inpainter-photos", "context_encoder", "Train an inpainter on my photos",
            "A context encoder filling holes in your photos: masked L2 + adversarial loss.",
            {"steps": 5000, "batch": 16, "resolution": 128}),

@@ -408,6 +408,6 @@ def load_state(path: Path) -> dict[str, Any]:
             metadata = handle.metadata() or {}
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
         structure = json.loads(metadata[STATE_META_KEY])
-    except Exception as exc:
+    except Exception as exc:  # any failure to read means the file cannot be used
         raise CheckpointError(f"The training state {path.name} cannot be read ({type(exc).__name__}: {exc}).") from exc
     return unflatten_state(tensors, structure)

@@ -8,7 +8,7 @@ and one entry here.
 from gui.inpaint.workspace import InpaintWorkspaceController
 from gui.latent.workspace import LatentWorkspaceController
 from gui.paint.workspace import PaintWorkspaceController
-from gui.panels.train import TrainPlaceholderWorkspace
+from gui.train.workspace import TrainWorkspace
 from gui.upscale.workspace import UpscaleWorkspaceController
 
 WORKSPACES = (
@@ -16,5 +16,5 @@ WORKSPACES = (
     LatentWorkspaceController,
     InpaintWorkspaceController,
     UpscaleWorkspaceController,
-    TrainPlaceholderWorkspace,
+    TrainWorkspace,
 )

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.labelsets import write_index_png
-from tests.engine.image_train_support import write_images
+from tests.engine.image_train_support import one_thread, write_images
 
 
 def label_dataset(root: Path, count: int = 3, size: int = 64, label_nc: int = 5, instances: bool = True) -> Path:
@@ -36,6 +36,11 @@ def assert_exact_resume(opts, stop_after: int) -> None:
     """Train ``opts`` (deterministic, checkpoint every step) straight through, and again stopped
     after ``stop_after`` steps and resumed: the final states (all networks, optimizers, the
     trainer's extra state) must be identical."""
+    with one_thread():
+        _compare_resumed(opts, stop_after)
+
+
+def _compare_resumed(opts, stop_after: int) -> None:
     import torch
 
     from engine.training.loop import run_training

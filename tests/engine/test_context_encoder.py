@@ -130,8 +130,16 @@ def test_random_masks_stay_where_the_model_can_fill():
                 assert ys.min() >= start and xs.min() >= start and ys.max() < stop and xs.max() < stop
 
 
-def test_training_lowers_the_masked_reconstruction_loss(tmp_path):
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+@pytest.fixture
+def one_thread():
+    """Tiny networks train fastest on one thread (more threads only fight the other processes)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_training_lowers_the_masked_reconstruction_loss(tmp_path, one_thread):
     images = synthetic_images(16, 40)
     config = tiny("center")
     settings = trainer.TrainSettings(steps=25, batch_size=8, lr=2e-3, seed=0)
@@ -149,7 +157,7 @@ def test_training_lowers_the_masked_reconstruction_loss(tmp_path):
     assert not loaded.networks["G"].training
 
 
-def test_training_stops_when_asked_and_full_variant_trains():
+def test_training_stops_when_asked_and_full_variant_trains(one_thread):
     images = synthetic_images(4, 32, seed=1)
     calls = []
     _, report = trainer.train(tiny("full"), images, trainer.TrainSettings(steps=50, batch_size=2, seed=0),
@@ -158,7 +166,7 @@ def test_training_stops_when_asked_and_full_variant_trains():
     assert all(np.isfinite(step.loss_rec) and np.isfinite(step.loss_d) for step in report.history)
 
 
-def test_training_command_line_reads_a_folder(tmp_path, capsys):
+def test_training_command_line_reads_a_folder(tmp_path, capsys, one_thread):
     folder = tmp_path / "pictures"
     folder.mkdir()
     for i, image in enumerate(synthetic_images(3, 24, seed=2)):  # smaller than the window: scaled up

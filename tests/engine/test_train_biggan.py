@@ -118,3 +118,12 @@ def test_projection_discriminator_depends_on_the_class():
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert not torch.allclose(D(x, torch.tensor([0, 0])), D(x, torch.tensor([1, 1])))
+
+
+def test_resume_is_exact(tmp_path):
+    from tests.engine.families_b_support import assert_exact_resume
+
+    data = class_folders(tmp_path / "data")
+    opts = tiny_options("biggan", [data], tmp_path / "run", resolution=32, steps=2, augment="ada",
+                        extra={**TINY, "ada_interval": 1, "ada_kimg": 0.01})
+    assert_exact_resume(opts, stop_after=1)  # G_ema, ADA p and the exports' standing statistics across a stop

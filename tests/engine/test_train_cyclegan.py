@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from engine.models.patchgan import PatchGAN, PatchGANConfig
@@ -96,3 +97,14 @@ def test_diffaugment_on_both_discriminators(tmp_path):
                         augment="diffaugment", extra=dict(TINY))
     _, records = run_tiny(opts)
     assert "ada_p" not in records[-1]["losses"]
+
+
+def test_options_that_make_no_valid_model_are_said_so(tmp_path):
+    from engine.errors import InputError
+
+    opts = tiny_options("cyclegan", domains(tmp_path / "data"), tmp_path / "run", resolution=32,
+                        extra=dict(TINY, norm="layer"))
+    with pytest.raises(InputError, match="cyclegan options do not make a valid model.*norm"):
+        fresh_trainer(opts)
+    with pytest.raises(InputError, match="cyclegan options"):
+        fresh_trainer(opts.replace(extra=dict(TINY, ngf="wide")))

@@ -200,3 +200,13 @@ def test_the_schedule_sets_the_optimizers_from_the_step(tmp_path):
     trainer._schedule(3)
     assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3 / 3)  # steps 2, 3 decay: 2/3, 1/3
     assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(4e-3 / 3)
+
+
+def test_fine_tunes_its_own_file_with_a_fresh_discriminator(tmp_path):
+    data = image_pairs(tmp_path / "data")
+    first = tiny_options("pix2pix", [data], tmp_path / "run", resolution=32, steps=1, extra=dict(TINY))
+    model, _ = run_tiny(first)
+    again = first.replace(out=str(tmp_path / "again"), from_ckpt=str(tmp_path / "run" / "latest.safetensors"))
+    tuned, _ = run_tiny(again)
+    assert tuned.config == model.config
+    assert any("fresh" in n for n in notes_of(tmp_path / "again"))

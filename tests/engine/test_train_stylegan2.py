@@ -119,3 +119,16 @@ def test_resume_is_exact_with_ada_lazy_regularisation_and_ema(tmp_path):
     write_images(tmp_path / "data", 4, 16)
     opts = tiny_options("stylegan2", [tmp_path / "data"], tmp_path / "run", resolution=16, steps=2, extra=dict(TINY))
     assert_exact_resume(opts, stop_after=1)  # step 0 runs R1 and path length (their state crosses the stop)
+
+
+@pytest.mark.skipif(not ROSINALITY.is_file(), reason="no rosinality fixture")
+def test_finetunes_a_rosinality_train_checkpoint_with_its_discriminator(tmp_path):
+    write_images(tmp_path / "data", 2, 32)
+    opts = tiny_options("stylegan2", [tmp_path / "data"], tmp_path / "run", resolution=32, steps=1, batch=2,
+                        from_ckpt=str(ROSINALITY), extra={"r1_interval": 1})
+    trainer = fresh_trainer(opts)
+    config, state, _, _ = read_discriminator(ROSINALITY)
+    assert trainer.D.config.channels == config.channels
+    assert torch.equal(trainer.D.state_dict()["b4.out.weight"], state["b4.out.weight"])
+    model, _ = run_tiny(opts)
+    assert "rosinality 'd'" in " ".join(notes_of(tmp_path / "run")) and model.family == "stylegan2"

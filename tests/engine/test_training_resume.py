@@ -44,7 +44,7 @@ def _prepare(run_dir: Path, images: Path, steps: int, **extra) -> RunDir:
 
 
 def _final_state(rd: RunDir) -> dict:
-    step, path = rd.checkpoints()[-1]
+    _, path = rd.checkpoints()[-1]
     return load_state(path)
 
 
