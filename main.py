@@ -1,7 +1,8 @@
 """GAN Studio entry point: ``python main.py`` or ``gan-studio``.
 
 With a headless subcommand (``info``, ``synth``, ``upscale`` ...) it runs the CLI and never
-starts Qt. Otherwise it builds the Engine and the main window, nothing else:
+starts Qt. Otherwise it shows the main window at once and builds the Engine (importing torch) on a
+background thread after the window has painted (:class:`engine.deferred.DeferredEngine`):
 
     gan-studio [--device cpu|cuda|mps|auto] [--precision fp32|fp16|bf16|auto] [FILE ...]
 
@@ -59,14 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from pathlib import Path
 
-    from engine.errors import EngineError
-    from engine.service import Engine
+    from engine.deferred import DeferredEngine
 
-    try:
-        engine = Engine(device=args.device, precision=args.precision)
-    except EngineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    def build_engine():
+        from engine.service import Engine  # imports torch: on the starter thread, after the window shows
+
+        return Engine(device=args.device, precision=args.precision)
+
+    # the window shows first; the engine (and torch) start once it has painted, requests queue meanwhile
+    engine = DeferredEngine(build_engine, start=False)
     models = [f for f in args.files if Path(f).suffix.lower() in MODEL_SUFFIXES or Path(f).is_dir()]
     images = [f for f in args.files if f not in models]
     from gui.app import run_gui

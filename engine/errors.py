@@ -25,12 +25,14 @@ class MissingOptionError(CheckpointError):
     """A checkpoint needs an option (e.g. ``label_nc``) that the file itself cannot tell.
 
     ``option`` names the option; pass it in a sidecar JSON next to the checkpoint or on the
-    command line.
+    command line. ``question`` (an :class:`engine.open_options.OptionsQuestion`, optional) lists
+    every option the file leaves open, with what the weights allow, for the GUI's options dialog.
     """
 
-    def __init__(self, message: str, option: str):
+    def __init__(self, message: str, option: str, question: object | None = None):
         super().__init__(message)
         self.option = option
+        self.question = question
 
 
 class OptionValueError(CheckpointError):

@@ -30,7 +30,7 @@ import logging
 import sys
 from typing import Any, Callable, Iterable, Sequence
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION_NAME = "GAN Studio"
 ORGANIZATION_DOMAIN = "ganstudio.local"
+
+#: start a deferred engine after this long (ms) even when no first frame was reported
+FIRST_FRAME_FALLBACK_MS = 1000
 
 
 def dark_palette() -> QPalette:
@@ -113,8 +116,14 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
 
 def run_gui(engine: Any, model_paths: Iterable[str] = (), image_paths: Iterable[str] = (),
             argv: Sequence[str] | None = None, shutdown: Callable[[], None] | None = None,
-            settings: QSettings | None = None, image_path: str | None = None) -> int:
-    """Show the main window for ``engine`` and run until it closes; returns the exit code."""
+            settings: QSettings | None = None, image_path: str | None = None,
+            on_first_frame: Callable[[Any], None] | None = None, recovery_folder: str | None = None) -> int:
+    """Show the main window for ``engine`` and run until it closes; returns the exit code.
+
+    An engine with a ``start()`` method (:class:`engine.deferred.DeferredEngine`) is started
+    once the window's first frame is painted, so importing torch never delays the window.
+    ``on_first_frame(window)`` is called then too (bench/bench_startup.py).
+    """
     import qasync
 
     from gui.main_window import MainWindow
@@ -124,7 +133,13 @@ def run_gui(engine: Any, model_paths: Iterable[str] = (), image_paths: Iterable[
     asyncio.set_event_loop(loop)
     images = tuple(image_paths) + ((image_path,) if image_path else ())
     window = MainWindow(engine, settings=settings, model_paths=tuple(model_paths), image_paths=images,
-                        shutdown=shutdown)
+                        shutdown=shutdown, recovery_folder=recovery_folder)
+    start = getattr(engine, "start", None)
+    if callable(start):
+        window.first_frame.connect(start)
+        QTimer.singleShot(FIRST_FRAME_FALLBACK_MS, start)  # a platform that never paints still gets an engine
+    if on_first_frame is not None:
+        window.first_frame.connect(lambda: on_first_frame(window))
     window.show()
     try:
         with loop:

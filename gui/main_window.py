@@ -15,8 +15,8 @@ import random
 from typing import Any, Callable, Iterable
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFrame,
@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 STATE_POLL_MS = 250
 SELF_TEST_SIZE = (512, 384)  # width, height
+IMAGE_WORKSPACE_TITLE = "Image"
+IMAGE_WORKSPACE_KEY = "image"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -98,6 +100,11 @@ class NoModelBanner(QFrame):
 class MainWindow(QMainWindow):
     """GAN Studio's main window.
 
+    ``first_frame`` is emitted once, just after the window's first frame is painted (gui.app
+    starts a :class:`engine.deferred.DeferredEngine` then, and bench/bench_startup.py times it).
+    While the engine reports ``starting`` the status bar says "starting engine…"; requests made
+    meanwhile wait in the engine's queue.
+
     Args:
         engine: the engine object (duck-typed: ``submit``, ``cancel``, ``cancel_channel``,
             ``state``, ``device_description``, ``shutdown``).
@@ -116,6 +123,8 @@ class MainWindow(QMainWindow):
             (default: the ``models/load_starters`` setting, on unless turned off).
     """
 
+    first_frame = Signal()
+
     def __init__(self, engine: Any, settings: QSettings | None = None, model_paths: Iterable[str] = (),
                  image_paths: Iterable[str] = (), image_path: str | None = None,
                  shutdown: Callable[[], None] | None = None, confirm_close: bool = True,
@@ -132,6 +141,10 @@ class MainWindow(QMainWindow):
         self._shutdown = shutdown if shutdown is not None else engine.shutdown
         self._shut_down = False
         self._last_state_text: tuple[str, str] | None = None
+        self._first_frame_seen = False
+        self._start_error_shown = False
+        self._device_known = False
+        self._last_canvas: CanvasView | None = None
 
         self.setWindowTitle(APP_NAME)
         self.resize(1360, 860)
@@ -153,6 +166,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self._restore_settings()
+        self.centralWidget().installEventFilter(self)
         self._update_title()
         self._update_model_state()
 
@@ -179,25 +193,40 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ construction
 
     def _build_central(self) -> None:
-        """The banner over a tab per view: the document image, then each workspace's own view."""
+        """The workspace switcher and the banner over a page per view: the document image, then each
+        workspace's own view. ``views`` is a QTabWidget whose own tab bar is hidden: the switcher
+        (one tab per workspace, Ctrl+1…) is the one place that picks a workspace."""
         self.canvas = CanvasView()
         self.banner = NoModelBanner()
         self.views = QTabWidget()
         self.views.setObjectName("views")
         self.views.setDocumentMode(True)
-        self.views.addTab(self.canvas, "Image")
+        self.views.tabBar().hide()
+        self.views.addTab(self.canvas, IMAGE_WORKSPACE_TITLE)
         self.workspaces: list[Workspace] = [kind(self.bridge, self.document, self) for kind in WORKSPACES]
         for workspace in self.workspaces:
             if workspace.view is not None:
                 self.views.addTab(workspace.view, workspace.TITLE)
+        self.switcher = QTabBar()
+        self.switcher.setObjectName("workspaceSwitcher")
+        self.switcher.setDocumentMode(True)
+        self.switcher.setExpanding(False)
+        self.switcher.setDrawBase(True)
+        for index in range(self.views.count()):
+            self.switcher.addTab(self.views.tabText(index))
+        self.switcher.currentChanged.connect(self._switcher_changed)
+        self.views.currentChanged.connect(self._view_changed)
         central = QWidget()
         central.setObjectName("central")
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        layout.addWidget(self.switcher)
         layout.addWidget(self.banner)
         layout.addWidget(self.views, 1)
         self.setCentralWidget(central)
+        self._hidden_panels: set[str] = set()
+        self._switching = False
 
     def workspace(self, name: str) -> Workspace:
         """The workspace whose ``TITLE`` or ``KEY`` is ``name`` (e.g. "Paint" or "paint"); KeyError when none is."""
@@ -207,17 +236,113 @@ class MainWindow(QMainWindow):
         raise KeyError(f"no workspace called {name!r}")
 
     def show_workspace(self, workspace: Workspace) -> None:
-        """Bring ``workspace``'s view and its first panel to the front."""
+        """Bring ``workspace``'s view and its panels to the front (other workspaces' panels hide)."""
         if workspace.view is not None:
             self.show_view(workspace.view)
+        else:
+            self._arrange_panels(workspace)
         if workspace.panels:
-            self.show_panel(workspace.panels[0].TITLE)
+            self.docks[workspace.panels[0].TITLE].raise_()
 
     def show_view(self, widget: QWidget) -> None:
-        """Bring a central view (the Image canvas or a workspace's view) to the front."""
+        """Bring a central view (the Image canvas or a workspace's view) and its workspace's panels to the front."""
         index = self.views.indexOf(widget)
         if index >= 0:
             self.views.setCurrentIndex(index)
+
+    def current_workspace(self) -> Workspace | None:
+        """The workspace whose view is shown (None for the Image view)."""
+        widget = self.views.currentWidget()
+        return next((w for w in self.workspaces if w.view is not None and w.view is widget), None)
+
+    def _switcher_changed(self, index: int) -> None:
+        if index >= 0 and index != self.views.currentIndex():
+            self.views.setCurrentIndex(index)
+
+    def _view_changed(self, index: int) -> None:
+        """The shown view changed: the switcher, the panels, the zoom readout and the menu follow."""
+        if self.switcher.currentIndex() != index:
+            self.switcher.setCurrentIndex(index)
+        self._arrange_panels(self.current_workspace())
+        if 0 <= index < len(getattr(self, "workspace_actions", [])):
+            self.workspace_actions[index].setChecked(True)
+        self._show_zoom()
+
+    def _workspace_docks(self, workspace: Workspace) -> list[QDockWidget]:
+        return [self.docks[p.TITLE] for p in workspace.panels if p.TITLE in getattr(self, "docks", {})]
+
+    def _arrange_panels(self, shown: Workspace | None) -> None:
+        """Show ``shown``'s panels (except those the user closed) and hide every other workspace's."""
+        if not hasattr(self, "docks"):
+            return
+        self._switching = True
+        try:
+            for workspace in self.workspaces:
+                for dock in self._workspace_docks(workspace):
+                    wanted = workspace is shown and dock.windowTitle() not in self._hidden_panels
+                    if dock.isHidden() == wanted:
+                        dock.setVisible(wanted)
+            if shown is not None and shown.panels:
+                first = self.docks.get(shown.panels[0].TITLE)
+                if first is not None and not first.isHidden():
+                    first.raise_()
+        finally:
+            self._switching = False
+        QTimer.singleShot(0, self._refresh_dock_tab_bars)
+
+    def _refresh_dock_tab_bars(self) -> None:
+        """After panels were shown or hidden: dock tab bars with tabs show again (a bar hidden as
+        stale earlier may hold the shown workspace's panels now), then stale duplicates hide."""
+        for bar in self.findChildren(QTabBar):
+            if bar.parent() is self:
+                bar.setVisible(bar.count() > 1)  # one tab (the others' panels hidden): the dock title says it
+        self._hide_stale_tab_bars()
+
+    def _panel_toggled(self, title: str, visible: bool) -> None:
+        """The user showed or closed a panel: remember it for its workspace (not while switching)."""
+        if self._switching:
+            return
+        current = self.current_workspace()
+        if current is None or title not in {p.TITLE for p in current.panels}:
+            return
+        if visible:
+            self._hidden_panels.discard(title)
+        else:
+            self._hidden_panels.add(title)
+
+    # ------------------------------------------------------------------ zoom (acts on the shown view)
+
+    def active_canvas(self) -> CanvasView | None:
+        """The canvas that zoom acts on: the shown view if it is one, else the focused (or first
+        visible) canvas inside the shown workspace view."""
+        widget = self.views.currentWidget()
+        if isinstance(widget, CanvasView):
+            return widget
+        if widget is None:
+            return None
+        canvases = [c for c in widget.findChildren(CanvasView) if c.isVisibleTo(widget)]
+        focused = [c for c in canvases if c.hasFocus() or c.viewport().hasFocus()]
+        if focused:
+            return focused[0]
+        if self._last_canvas in canvases:
+            return self._last_canvas
+        return canvases[0] if canvases else None
+
+    def _zoom(self, how: str) -> None:
+        canvas = self.active_canvas()
+        if canvas is not None:
+            getattr(canvas, how)()
+            self._last_canvas = canvas
+            self._show_zoom()
+
+    def _canvas_zoomed(self, canvas: CanvasView, _zoom: float) -> None:
+        if canvas is self.active_canvas():
+            self._show_zoom()
+
+    def _show_zoom(self) -> None:
+        canvas = self.active_canvas()
+        if hasattr(self, "zoom_label"):
+            self.zoom_label.setText("—" if canvas is None else f"{canvas.zoom * 100:.0f}%")
 
     def _build_docks(self) -> None:
         self.docks: dict[str, QDockWidget] = {}
@@ -261,6 +386,13 @@ class MainWindow(QMainWindow):
         for bar in bars:
             if any(other is not bar and tabs[bar] < tabs[other] for other in bars):
                 bar.hide()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Notice the first paint of the central area: the window is on screen (``first_frame``)."""
+        if not self._first_frame_seen and event.type() == QEvent.Type.Paint and watched is self.centralWidget():
+            self._first_frame_seen = True
+            QTimer.singleShot(0, self.first_frame.emit)  # after this frame is finished
+        return super().eventFilter(watched, event)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -314,14 +446,30 @@ class MainWindow(QMainWindow):
         self.redo_action = self.document.undo_stack.createRedoAction(self, "&Redo")
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
 
-        self.zoom_in_action = action("Zoom &in", self.canvas.zoom_in, QKeySequence.StandardKey.ZoomIn)
-        self.zoom_out_action = action("Zoom &out", self.canvas.zoom_out, QKeySequence.StandardKey.ZoomOut)
-        self.fit_action = action("&Fit to window", self.canvas.fit_to_window, "Ctrl+0")
-        self.actual_size_action = action("&Actual size (100%)", self.canvas.actual_size, "Ctrl+1")
+        self.zoom_in_action = action("Zoom &in", lambda: self._zoom("zoom_in"), QKeySequence.StandardKey.ZoomIn,
+                                     "Zoom in on the shown view")
+        self.zoom_out_action = action("Zoom &out", lambda: self._zoom("zoom_out"), QKeySequence.StandardKey.ZoomOut,
+                                      "Zoom out of the shown view")
+        self.fit_action = action("&Fit to window", lambda: self._zoom("fit_to_window"), "Ctrl+0",
+                                 "Show the whole image of the shown view")
+        self.actual_size_action = action("&Actual size (100%)", lambda: self._zoom("actual_size"), "Ctrl+Alt+0",
+                                         "One image pixel per screen pixel in the shown view")
+        self.workspace_group = QActionGroup(self)
+        self.workspace_actions: list[QAction] = []
+        for index in range(self.views.count()):
+            title = self.views.tabText(index)
+            act = action(title, lambda index=index: self.views.setCurrentIndex(index),
+                         f"Ctrl+{index + 1}" if index < 9 else None, f"Show the {title} workspace")
+            act.setCheckable(True)
+            self.workspace_group.addAction(act)
+            self.workspace_actions.append(act)
+        self.workspace_actions[self.views.currentIndex()].setChecked(True)
         self.reset_layout_action = action("&Reset panel layout", self.reset_layout)
 
         self.self_test_action = action("Engine &self-test", self.run_self_test, None,
                                        "Render a test pattern on the engine to check it works")
+        self.shortcuts_action = action("&Keyboard shortcuts", self.show_shortcuts, "F1",
+                                       "Every keyboard shortcut of the app")
         self.about_action = action(f"&About {APP_NAME}", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -348,6 +496,9 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
 
+        workspace_menu = bar.addMenu("&Workspace")
+        for act in self.workspace_actions:
+            workspace_menu.addAction(act)
         view_menu = bar.addMenu("&View")
         for act in (self.zoom_in_action, self.zoom_out_action, self.fit_action, self.actual_size_action):
             view_menu.addAction(act)
@@ -362,10 +513,12 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.reset_layout_action)
 
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
         help_menu.addAction(self.self_test_action)
         help_menu.addSeparator()
         help_menu.addAction(self.about_action)
-        self.menus = {"File": file_menu, "Edit": edit_menu, "View": view_menu, "Help": help_menu}
+        self.menus = {"File": file_menu, "Edit": edit_menu, "Workspace": workspace_menu, "View": view_menu,
+                      "Help": help_menu}
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -378,7 +531,7 @@ class MainWindow(QMainWindow):
         self.job_progress.hide()
         self.zoom_label = QLabel("100%")
         self.zoom_label.setObjectName("zoomLabel")
-        self.zoom_label.setToolTip("Zoom (View > Fit to window: Ctrl+0, 100%: Ctrl+1)")
+        self.zoom_label.setToolTip("Zoom of the shown view (View > Fit to window: Ctrl+0, 100%: Ctrl+Alt+0)")
         self.device_label = QLabel()
         self.device_label.setObjectName("deviceLabel")
         self.engine_label = QLabel()
@@ -393,7 +546,11 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.document.changed.connect(self._document_changed)
         self.document.modified_changed.connect(lambda _modified: self._update_title())
-        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        for canvas in [self.canvas] + [c for w in self.workspaces if w.view is not None
+                                       for c in w.view.findChildren(CanvasView)]:
+            canvas.zoom_changed.connect(lambda zoom, canvas=canvas: self._canvas_zoomed(canvas, zoom))
+        for title, dock in self.docks.items():
+            dock.toggleViewAction().toggled.connect(lambda visible, title=title: self._panel_toggled(title, visible))
         self.bridge.busy_changed.connect(self._bridge_busy)
         self.bridge.progress.connect(self._bridge_progress)
         self.models_panel.open_model_requested.connect(self.model_loader.choose_file)
@@ -420,12 +577,12 @@ class MainWindow(QMainWindow):
         dock.raise_()
 
     def reset_layout(self) -> None:
+        """Back to the default panel layout: every closed panel comes back (the shown workspace's panels)."""
         self.restoreState(self._default_state)
+        self._hidden_panels.clear()
         for dock in self.docks.values():
             dock.show()
-        first = next((w.panels[0] for w in self.workspaces if w.panels), None)
-        if first is not None:
-            self.docks[first.TITLE].raise_()
+        self._arrange_panels(self.current_workspace())
 
     # ------------------------------------------------------------------ models and recent files
 
@@ -474,6 +631,15 @@ class MainWindow(QMainWindow):
         self.statusBar().clearMessage()
         self._show_error("Engine self-test failed", message)
 
+    def show_shortcuts(self):
+        """Help > Keyboard shortcuts (non-modal; returns the dialog)."""
+        from gui.dialogs.shortcuts import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     def show_about(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}",
                           f"<b>{APP_NAME}</b> {APP_VERSION}<br>Paint, explore and train GANs on your own "
@@ -484,6 +650,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def poll_engine_state(self) -> None:
         """Read ``engine.state()`` (cheap) and update the status bar labels when they change."""
+        starting = bool(getattr(self.engine, "starting", False))
         try:
             state = self.engine.state()
         except Exception:
@@ -491,10 +658,26 @@ class MainWindow(QMainWindow):
             texts = ("engine unavailable", self.last_job_label.text())
         else:
             texts = (describe_state(state), f"Last job: {format_duration(state.last_duration_s)}")
+        if starting:
+            queued = f" · {state.queue_length} waiting" if texts[0] != "engine unavailable" and state.queue_length else ""
+            texts = (f"starting engine…{queued}", "")
+        elif not self._device_known:
+            self._device_known = True
+            self.device_label.setText(f"Device: {self._device_description()}")
+        self._report_start_error()
         if texts != self._last_state_text:
             self._last_state_text = texts
             self.engine_label.setText(f"Engine: {texts[0]}")
             self.last_job_label.setText(texts[1])
+
+    def _report_start_error(self) -> None:
+        """Once: tell the user why the engine did not start (the window stays usable for files)."""
+        error = getattr(self.engine, "start_error", None)
+        if error is None or self._start_error_shown:
+            return
+        self._start_error_shown = True
+        self.device_label.setText("Device: not available")
+        QTimer.singleShot(0, lambda: self._show_error(f"{APP_NAME}: the engine could not start", str(error)))
 
     def _bridge_busy(self, busy: bool) -> None:
         self.poll_engine_state()
@@ -558,10 +741,19 @@ class MainWindow(QMainWindow):
         state = self.settings.window_state()
         if state is not None and not self.restoreState(state):
             log.info("the saved panel layout could not be restored; using the default")
+        self._hidden_panels = self.settings.hidden_workspace_panels()
+        key = self.settings.current_workspace()
+        shown = next((w for w in self.workspaces if w.KEY == key and w.view is not None), None)
+        if shown is not None:
+            self.show_workspace(shown)
+        else:
+            self._arrange_panels(self.current_workspace())
         self._tune_tab_bars()
 
     def save_settings(self) -> None:
         self.settings.save_window(self.saveGeometry(), self.saveState())
+        current = self.current_workspace()
+        self.settings.save_workspace(current.KEY if current is not None else IMAGE_WORKSPACE_KEY, self._hidden_panels)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.confirm_close and self.document.is_modified and self.document.document is not None:

@@ -12,9 +12,11 @@ import logging
 from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
-from engine.errors import MissingOptionError
+from engine.errors import CheckpointError, MissingOptionError
+from engine.open_options import ASK_BEFORE_ASSUMING, OptionsQuestion, question_for_error, remember_options
+from gui.dialogs.options_dialog import OptionsDialog
 from engine.types import LoadModelRequest, ModelRef, ModelSummary
 from gui.panels.models import ModelsPanel, short_name
 from gui.settings import MODEL_EXTENSIONS, AppSettings
@@ -77,16 +79,34 @@ class ModelLoader(QObject):
             self.settings.set_last_folder("model", path)
             self.load(path)
 
-    def ask_option(self, path: str, message: str, option: str) -> object | None:
-        """Ask the user for an option the checkpoint cannot tell; None when they cancel."""
-        text, ok = QInputDialog.getText(
-            self.dialog_parent, "This model needs an option",
-            f"{message}\n\nValue of '{option}' for {short_name(path)}:")
-        if not ok or not text.strip():
+    def ask_options(self, question: OptionsQuestion) -> dict[str, Any] | None:
+        """Show the options dialog for ``question``; the answers (remembered in the checkpoint's
+        sidecar JSON when the user leaves "Remember" on), or None when they cancel."""
+        dialog = OptionsDialog(question, self.dialog_parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        from engine.commands.common import parse_option_value
+        values = dialog.values()
+        if dialog.remember_box.isChecked():
+            try:
+                where = remember_options(question.path, values)
+            except CheckpointError as exc:
+                self.show_error("Options not remembered", str(exc))
+            else:
+                self.status.emit(f"Options remembered in {where}", 8000)
+        return values
 
-        return parse_option_value(text.strip())
+    def confirm_other_workspace(self, requested_by: Workspace, other: Workspace, summary: ModelSummary) -> bool:
+        """Ask whether a model that ``requested_by`` (whose Open… loaded it) cannot run should be
+        opened in ``other``, where it belongs; True for yes."""
+        shown = getattr(self.dialog_parent, "show_workspace", None)
+        if callable(shown):
+            shown(requested_by)  # the question is asked where the user opened the file
+        answer = QMessageBox.question(
+            self.dialog_parent, f"Not a {requested_by.TITLE} model",
+            f"{short_name(summary.path)} is a {summary.family} model: the {requested_by.TITLE} workspace cannot "
+            f"run it, the {other.TITLE} workspace can.\n\nOpen it in {other.TITLE}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
 
     # ------------------------------------------------------------------ the load job
 
@@ -98,8 +118,10 @@ class ModelLoader(QObject):
         options = dict(options or {})
         self.models_panel.model_loading(path)
         self.status.emit(f"Loading {short_name(path)}…", 0)
+        # a loader that would guess an option asks instead (the dialog shows its guess pre-filled)
+        request_options = {**options, ASK_BEFORE_ASSUMING: True}
         return self.bridge.submit(
-            LoadModelRequest(ModelRef(str(path), options)),
+            LoadModelRequest(ModelRef(str(path), request_options)),
             on_result=lambda summary: self._loaded(path, summary, options, requested_by),
             on_error=lambda message, exc: self._failed(path, message, exc, options, requested_by),
             on_cancel=lambda: self._cancelled(path),
@@ -118,6 +140,11 @@ class ModelLoader(QObject):
             self.settings.add_recent_file(path)
         self.models_changed.emit()
         taker = self.workspace_for(summary, requested_by)
+        if requested_by is not None and taker is not None and taker is not requested_by:
+            if not self.confirm_other_workspace(requested_by, taker, summary):
+                self.status.emit(f"{short_name(path)} is loaded (Models panel) but not used: it is a {summary.family} "
+                                 f"model, which {requested_by.TITLE} cannot run.", 10000)
+                return
         if taker is not None:
             taker.use_model(summary, options)
         self.model_used.emit(taker, summary)
@@ -125,11 +152,17 @@ class ModelLoader(QObject):
 
     def _failed(self, path: str, message: str, error: BaseException | None, options: dict[str, Any],
                 requested_by: Workspace | None = None) -> None:
-        option = getattr(error, "option", None)
-        if isinstance(error, MissingOptionError) and option and option not in options:
-            value = self.ask_option(path, message, option)
-            if value is not None:
-                self.load(path, {**options, option: value}, requested_by)
+        if isinstance(error, MissingOptionError):
+            question = question_for_error(path, error)
+            asked = {spec.name for spec in question.options}
+            if not asked <= set(options) or any(spec.guessed for spec in question.options):
+                values = self.ask_options(question)
+                if values is None:
+                    self.models_panel.model_failed(path, "the options were not given")
+                    self.models_changed.emit()
+                    self.status.emit("", 0)
+                    return
+                self.load(path, {**options, **values}, requested_by)
                 return
         self.models_panel.model_failed(path, message)
         self.models_changed.emit()

@@ -42,6 +42,22 @@ class AppSettings:
         self.qsettings.setValue("window/state", state)
         self.qsettings.sync()
 
+    def current_workspace(self) -> str:
+        """The KEY of the workspace shown last ("image" for the Image view; "" when none was saved)."""
+        return str(self.qsettings.value("window/workspace", "") or "")
+
+    def hidden_workspace_panels(self) -> set[str]:
+        """Titles of workspace panels the user closed while their workspace was shown."""
+        value = self.qsettings.value("window/hidden_panels", [])
+        if isinstance(value, str):
+            value = [value] if value else []
+        return {str(v) for v in (value or [])}
+
+    def save_workspace(self, key: str, hidden_panels: set[str]) -> None:
+        self.qsettings.setValue("window/workspace", key)
+        self.qsettings.setValue("window/hidden_panels", sorted(hidden_panels))
+        self.qsettings.sync()
+
     # ------------------------------------------------------------------ recent files
 
     def recent_files(self) -> list[str]:

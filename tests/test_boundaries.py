@@ -23,7 +23,9 @@ GUI_ALLOWED_ENGINE_MODULES = ("engine", "engine.types", "engine.errors", "engine
                               "engine.latent_types", "engine.inpaint_types", "engine.starter",
                               "engine.imageio", "engine.labelsets", "engine.ora", "engine.resources",
                               # the torch-free side of training: run files, options, the families table
-                              "engine.training.runfiles", "engine.training.options", "engine.training.families")
+                              "engine.training.runfiles", "engine.training.options", "engine.training.families",
+                              # the options a checkpoint leaves open, as plain dataclasses (the options dialog)
+                              "engine.open_options")
 
 
 def python_files(package: str) -> list[Path]:

@@ -48,6 +48,7 @@ from engine.errors import CheckpointError, MissingOptionError
 from engine.labelsets import model_label_set
 from engine.models.loaded import LoadedModel
 from engine.loaders.options import read_bool, read_choice, read_float, read_int
+from engine.open_options import ASK_BEFORE_ASSUMING, label_layout_question
 from engine.loaders.base import RawCheckpoint, strict_load
 from engine.loaders.files import read_torch_file
 from engine.models.spade import UPSAMPLING_STEPS, ConvEncoder, SpadeConfig, SpadeGenerator
@@ -99,6 +100,13 @@ def _missing(name: str, why: str) -> MissingOptionError:
     return MissingOptionError(f"{why} {HOW_TO_PASS.format(name=name)}", option=name)
 
 
+def _layout_question(file: str, semantic_nc: int, given: Mapping[str, Any], guess: Mapping[str, Any],
+                     why: str) -> MissingOptionError:
+    """Asked instead of assuming (the GUI's ``ask_before_assuming``): the guess comes pre-filled."""
+    question = label_layout_question(file, semantic_nc, given, guess, why)
+    return MissingOptionError(f"{why} {HOW_TO_PASS.format(name='label_nc')}", option="label_nc", question=question)
+
+
 def resolve_label_layout(semantic_nc: int, options: Mapping[str, Any], file: str,
                          notes: list[str]) -> tuple[int, bool, bool]:
     """(label_nc, contain_dontcare_label, no_instance) consistent with ``semantic_nc``."""
@@ -121,11 +129,18 @@ def resolve_label_layout(semantic_nc: int, options: Mapping[str, Any], file: str
             )
         return label_nc, dontcare, no_instance
 
+    ask = bool(read_bool(options, ASK_BEFORE_ASSUMING, False))
     released = RELEASED_LAYOUTS.get(semantic_nc)
     if released is not None:
         dataset, r_lnc, r_dc, r_ni = released
         if all(given.get(k, v) == v for k, v in (("label_nc", r_lnc), ("contain_dontcare_label", r_dc),
                                                  ("no_instance", r_ni))):
+            if ask:
+                guess = {"label_nc": r_lnc, "contain_dontcare_label": r_dc, "no_instance": r_ni}
+                raise _layout_question(file, semantic_nc, given, guess,
+                                       f"{Path(file).name} takes {semantic_nc} input channels, the layout of the "
+                                       f"released {dataset} model; check that guess (or set the options as the "
+                                       "model was trained).")
             notes.append(
                 f"Assumed the label layout of the released {dataset} model (label_nc={r_lnc}, "
                 f"contain_dontcare_label={r_dc}, no_instance={r_ni}) from its {semantic_nc} input channels; "
@@ -140,12 +155,14 @@ def resolve_label_layout(semantic_nc: int, options: Mapping[str, Any], file: str
                 raise CheckpointError(f"{file}: contain_dontcare_label/no_instance leave no label classes of "
                                       f"the {semantic_nc} input channels; check the options.")
             return label_nc, dontcare, no_instance
-        raise _missing(
+        error = _missing(
             "label_nc",
             f"{file} is a SPADE generator with {semantic_nc} input channels, but how many are label classes "
             f"(label_nc) cannot be read from the weights (the rest are a don't-care class and/or an instance-edge "
             f"channel). Set label_nc (and contain_dontcare_label / no_instance) as the model was trained.",
         )
+        error.question = label_layout_question(file, semantic_nc, given)
+        raise error
 
     extra = semantic_nc - label_nc
     if extra not in (0, 1, 2):
@@ -169,9 +186,16 @@ def resolve_label_layout(semantic_nc: int, options: Mapping[str, Any], file: str
         defaults = (OFFICIAL_DEFAULTS["contain_dontcare_label"] if dontcare is None else dontcare,
                     OFFICIAL_DEFAULTS["no_instance"] if no_instance is None else no_instance)
         if defaults not in candidates:
-            raise _missing("no_instance", f"{file}: cannot tell whether the extra input channel is a "
-                                          "don't-care class or the instance-edge map.")
+            error = _missing("no_instance", f"{file}: cannot tell whether the extra input channel is a "
+                                            "don't-care class or the instance-edge map.")
+            error.question = label_layout_question(file, semantic_nc, given)
+            raise error
         dc, ni = defaults
+    if (dontcare is None or no_instance is None) and ask:
+        raise _layout_question(file, semantic_nc, given, {"contain_dontcare_label": dc, "no_instance": ni},
+                               f"{Path(file).name} takes {semantic_nc} input channels; with label_nc={label_nc} "
+                               "the rest could be a don't-care class or an instance-outline channel. Check the "
+                               "guess below.")
     if dontcare is None or no_instance is None:
         what = "an instance-edge channel" if not ni else "no instance-edge channel"
         what += " and a don't-care class" if dc else ""

@@ -79,7 +79,7 @@ class CanvasView(QGraphicsView):
         self._fit_mode = True  # keep fitting while the window resizes, until the user zooms
         self._space_held = False
         self._pan_origin: QPointF | None = None
-        self._placeholder = "No image yet.\nFile > Open image, or Help > Engine self-test."
+        self._placeholder = "No image yet.\nFile > Open… (Ctrl+O) an image or a document, or drop one here."
 
     # ------------------------------------------------------------------ image
 

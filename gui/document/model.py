@@ -295,6 +295,11 @@ class DocumentModel(QObject):
 
     # ------------------------------------------------------------------ saving
 
+    def keep_unmodified(self) -> None:
+        """Count the current state as unchanged (e.g. the empty label layer a freshly loaded model
+        adds to a document that had no changes): quitting right after asks nothing."""
+        self.undo_stack.setClean()  # (cleanChanged -> modified_changed)
+
     def mark_saved(self, path: str) -> None:
         """Record that the document was written to ``path``."""
         self._path = path

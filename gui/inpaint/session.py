@@ -47,7 +47,7 @@ MAX_BRUSH = 512
 
 NO_MODEL_TEXT = ("Load an inpainting model first (a context encoder): File > Open model…, or Open… above. "
                  "Train one with `python -m engine.training.context_encoder`.")
-NO_IMAGE_TEXT = "There is no image to inpaint yet. Open one first (File > Open image…)."
+NO_IMAGE_TEXT = "There is no image to inpaint yet. Open one first (File > Open…)."
 EMPTY_MASK_TEXT = ("The mask is empty: paint over the part of the image to fill (Brush, Rectangle or Lasso), "
                    "then Fill again.")
 

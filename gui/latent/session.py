@@ -43,7 +43,7 @@ from engine.latent_types import (
 )
 from engine.types import ModelRef, ModelSummary
 from engine.version import APP_NAME, APP_VERSION
-from gui.document.commands import ReplaceDocumentCommand
+from gui.document.commands import DocumentCommand, ReplaceDocumentCommand
 from gui.latent import library
 from gui.latent.library import SetLibraryCommand
 from gui.latent.model_info import (
@@ -97,6 +97,61 @@ class LatentRender:
     duration_s: float = 0.0
 
 
+#: QUndoCommand.id() of latent settings steps (consecutive ones of the same kind merge)
+LATENT_SETTINGS_COMMAND_ID = 0x4C53  # 'LS'
+#: changes of the same kind closer together than this (seconds) are one undo step (a slider drag)
+MERGE_WINDOW_S = 1.0
+
+
+def describe_change(before: LatentSettings, after: LatentSettings) -> str:
+    """What Edit > Undo calls a settings change ("Seed", "Truncation", "Style mixing", "Directions" …)."""
+    if (before.seed_x, before.seed_y) != (after.seed_x, after.seed_y):
+        return "Seed"
+    if (before.psi, before.cutoff) != (after.psi, after.cutoff):
+        return "Truncation"
+    if before.mix != after.mix:
+        return "Style mixing"
+    if (before.pca, before.pca_layers, before.named) != (after.pca, after.pca_layers, after.named):
+        return "Directions"
+    if (before.class_index, before.class_mix) != (after.class_index, after.class_mix):
+        return "Class"
+    return "Latent settings"
+
+
+class LatentSettingsCommand(DocumentCommand):
+    """One undoable change of the Latent workspace's settings (seed, truncation, mixing,
+    directions …); consecutive changes of the same kind within :data:`MERGE_WINDOW_S` merge, so a
+    slider drag is one step. Pushing it does not re-apply the change (it is already shown)."""
+
+    def __init__(self, session: "LatentSession", before: LatentSettings, after: LatentSettings):
+        self.kind = describe_change(before, after)
+        super().__init__(f"Latent: {self.kind}")
+        self._session = session
+        self._before, self._after = before, after
+        self._time = time.monotonic()
+        self._pushed = False
+
+    def id(self) -> int:
+        return LATENT_SETTINGS_COMMAND_ID
+
+    def mergeWith(self, other) -> bool:
+        if not isinstance(other, LatentSettingsCommand) or other._session is not self._session:
+            return False
+        if other.kind != self.kind or other._time - self._time > MERGE_WINDOW_S or self.released:
+            return False
+        self._after, self._time = other._after, other._time
+        return True
+
+    def apply(self) -> None:
+        if not self._pushed:  # the push itself: the session already shows it
+            self._pushed = True
+            return
+        self._session.restore_settings(self._after)
+
+    def revert(self) -> None:
+        self._session.restore_settings(self._before)
+
+
 class LatentSession(QObject):
     """Latent exploration of one loaded model.
 
@@ -138,6 +193,8 @@ class LatentSession(QObject):
         self._thumbnails: dict[tuple, np.ndarray] = {}
         self.recipes = RecipeOpener("latent", self._current_model, self.model_wanted.emit, self.status.emit)
         self.docs.changed.connect(self.library_changed)
+        self._recorded: LatentSettings | None = None  # settings of the last undo step (None: no model yet)
+        self._restoring = False
 
     # ------------------------------------------------------------------ model
 
@@ -196,6 +253,7 @@ class LatentSession(QObject):
             self.settings.pca.clear()
             self.settings.pca_layers.clear()
         self._clamp_settings()
+        self._recorded = self.settings.copy()  # loading a model is not an undo step
         self.model_changed.emit()
         self.settings_changed.emit()
         self.request_directions()
@@ -229,8 +287,31 @@ class LatentSession(QObject):
         self._changed()
 
     def _changed(self) -> None:
+        self._record_change()
         self.settings_changed.emit()
         self.render_now()
+
+    def _record_change(self) -> None:
+        """Push the change since the last recorded settings as an undo step (none while undoing)."""
+        after = self.settings.copy()
+        before, self._recorded = self._recorded, after
+        if self._restoring or before is None or before == after:
+            return
+        self.docs.undo_stack.push(LatentSettingsCommand(self, before, after))
+
+    def restore_settings(self, settings: LatentSettings) -> None:
+        """Show ``settings`` again (Undo/Redo of a settings step): no new undo step is recorded."""
+        self._restoring = True
+        try:
+            self.settings = settings.copy()
+            self._clamp_settings()
+            self._recorded = self.settings.copy()
+            for source in self.settings.mix:
+                self.request_thumbnail(source.id)
+            self.settings_changed.emit()
+            self.render_now()
+        finally:
+            self._restoring = False
 
     def set_seed(self, seed: int) -> None:
         """Jump to ``seed`` (grid position (seed, 0))."""
@@ -722,10 +803,15 @@ class LatentSession(QObject):
             components.append({"vector": key, "strength": float(sd * self.directions.std[index]),
                                "layer_start": start, "layer_end": end})
         lib["directions"].append({"name": name, "model": self.model.path if self.model else "", "components": components})
-        self._push_library(lib, arrays, f"Save direction {name}")
-        self.settings.pca.clear()
-        self.settings.named[name] = 1.0
-        self._changed()
+        stack = self.docs.undo_stack
+        stack.beginMacro(f"Save direction {name}")  # the library entry and the sliders: one undo step
+        try:
+            self._push_library(lib, arrays, f"Save direction {name}")
+            self.settings.pca.clear()
+            self.settings.named[name] = 1.0
+            self._changed()
+        finally:
+            stack.endMacro()
         return next(d for d in self.saved_directions() if d.name == name)
 
     def delete_direction(self, name: str) -> None:

@@ -28,8 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine import labelsets
+from engine.errors import EngineError
 from gui.canvas.qimage import array_to_qimage
-from gui.paint.session import PaintSession
+from gui.dialogs.options_dialog import CHOOSE_FILE_TEXT, LABEL_SET_NAMES
+from gui.paint.session import BRUSH_SIZE_RANGE, PaintSession
 from gui.recipes import choose_recipe_file
 from gui.signals import blocked_signals
 
@@ -82,7 +85,7 @@ class PaintPanel(QWidget):
 
         form = QFormLayout()
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
-        self.size_slider.setRange(1, 256)
+        self.size_slider.setRange(*BRUSH_SIZE_RANGE)
         self.size_slider.setToolTip("Brush diameter in pixels ([ and ] resize)")
         self.size_slider.valueChanged.connect(lambda v: setattr(session.brush, "size", float(v)))
         form.addRow("Size", self.size_slider)
@@ -96,6 +99,19 @@ class PaintPanel(QWidget):
         self.instance_spin.valueChanged.connect(lambda v: setattr(session.brush, "instance_id", int(v)))
         form.addRow("Instance id", self.instance_spin)
         layout.addLayout(form)
+
+        label_set_row = QHBoxLayout()
+        label_set_row.addWidget(QLabel("Label set"))
+        self.label_set_combo = QComboBox()
+        self.label_set_combo.setObjectName("paintLabelSet")
+        self.label_set_combo.setToolTip("The names and colours of the model's classes: a shipped set or a JSON file")
+        self.label_set_combo.addItem("From the model", None)
+        for name in labelsets.BUILTIN_NAMES:
+            self.label_set_combo.addItem(LABEL_SET_NAMES.get(name, name), name)
+        self.label_set_combo.addItem(CHOOSE_FILE_TEXT, "")
+        self.label_set_combo.activated.connect(self._on_label_set)
+        label_set_row.addWidget(self.label_set_combo, 1)
+        layout.addLayout(label_set_row)
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search classes (e.g. sky, sea, tree)")
@@ -153,6 +169,7 @@ class PaintPanel(QWidget):
         self.message.setWordWrap(True)
         layout.addWidget(self.message)
         session.model_changed.connect(self.refresh)
+        session.brush_size_changed.connect(self._brush_size_changed)
         session.status.connect(self.message.setText)
         session.status.connect(lambda _t: self._sync_current())
         session.render_failed.connect(lambda text: self.message.setText(text))
@@ -161,8 +178,46 @@ class PaintPanel(QWidget):
 
     # ------------------------------------------------------------------ state -> widgets
 
+    def _on_label_set(self, index: int) -> None:
+        choice = self.label_set_combo.itemData(index)
+        if choice is None:
+            self._sync_label_set_combo()
+            return
+        if choice == "":
+            choice, _ = QFileDialog.getOpenFileName(self, "Label set", "", "Label sets (*.json);;All files (*)")
+            if not choice:
+                self._sync_label_set_combo()
+                return
+        self.choose_label_set(choice)
+
+    def choose_label_set(self, choice: str) -> bool:
+        """Use the shipped set or JSON file ``choice`` for the model's classes; False (and a message) when it does not fit."""
+        try:
+            self.session.set_label_set(choice)
+        except EngineError as exc:
+            self.message.setText(str(exc))
+            self._sync_label_set_combo()
+            return False
+        self.message.setText(f"Label set: {self.session.palette.name}")
+        return True
+
+    def _sync_label_set_combo(self) -> None:
+        choice = self.session.model_options.get("label_set")
+        index = self.label_set_combo.findData(choice) if choice else 0
+        if index < 0:
+            self.label_set_combo.insertItem(self.label_set_combo.count() - 1, str(choice), str(choice))
+            index = self.label_set_combo.findData(choice)
+        with blocked_signals(self.label_set_combo):
+            self.label_set_combo.setCurrentIndex(index)
+
+    def _brush_size_changed(self, size: float) -> None:
+        with blocked_signals(self.size_slider):
+            self.size_slider.setValue(round(size))
+
     def refresh(self) -> None:
         session = self.session
+        self.label_set_combo.setEnabled(session.model is not None and not session.translates_images)
+        self._sync_label_set_combo()
         with blocked_signals(self.size_slider, self.hardness_slider):
             self.size_slider.setValue(int(session.brush.size))
             self.hardness_slider.setValue(int(session.brush.hardness * 100))

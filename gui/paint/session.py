@@ -14,18 +14,20 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine import labelsets
-from engine.document import Document, Layer
+from engine.document import Document, Layer, resized_layer
+from engine.errors import InputError
 from engine.labelsets import LabelSet
 from engine.types import ModelRef, ModelSummary, SynthesizeRequest, SynthesizeResult
 from engine.version import APP_NAME, APP_VERSION
+from gui.jobs import TrackedJob
 from gui.paint import tools
-from gui.document.commands import PatchCommand
+from gui.document.commands import PatchCommand, ReplaceDocumentCommand
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,10 @@ class LabelPalette:
         return self._lut[index]
 
 
+#: brush diameters in pixels the Size slider and the [ ] keys allow
+BRUSH_SIZE_RANGE = (1, 256)
+
+
 @dataclass
 class BrushSettings:
     tool: str = "brush"
@@ -106,12 +112,16 @@ class PaintSession(QObject):
     render_failed = Signal(str)
     model_changed = Signal()
     status = Signal(str)
+    brush_size_changed = Signal(float)  # pixels, after set_brush_size (the [ and ] keys)
 
     def __init__(self, bridge, document_model, parent: QObject | None = None):
         super().__init__(parent)
         self.bridge = bridge
         self.docs = document_model
         self.brush = BrushSettings()
+        #: asked ``(old_hw, new_hw)`` before painted work is resampled to a new model's size; the
+        #: workspace sets a question for the user (default: never resample painted work)
+        self.confirm_resample: Callable[[tuple[int, int], tuple[int, int]], bool] = lambda _old, _new: False
         self.model: ModelSummary | None = None
         self.model_options: dict[str, Any] = {}
         self.palette = LabelPalette.for_model(None)
@@ -121,7 +131,7 @@ class PaintSession(QObject):
         self.live = True
         self.last: RenderRecord | None = None
         self._stroke: dict[str, Any] | None = None
-        self._pending_handle = None
+        self.render_job = TrackedJob(self.bridge, self)  # the view's progress strip follows it (Cancel)
         self._render_started = 0.0
         self._checkpoint_hashes: dict[str, str] = {}
         self.docs.changed.connect(self._on_document_changed)
@@ -142,6 +152,12 @@ class PaintSession(QObject):
 
     # ------------------------------------------------------------------ model
 
+    def set_brush_size(self, size: float) -> None:
+        """Brush diameter in pixels, clamped to :data:`BRUSH_SIZE_RANGE`; tells the panel's slider."""
+        low, high = BRUSH_SIZE_RANGE
+        self.brush.size = float(min(high, max(low, size)))
+        self.brush_size_changed.emit(self.brush.size)
+
     def set_model(self, summary: ModelSummary, options: dict[str, Any] | None = None) -> None:
         """Use a loaded label-to-image model (a ModelSummary from a LoadModelRequest)."""
         self.model = summary
@@ -150,11 +166,68 @@ class PaintSession(QObject):
         self.brush.class_index = min(self.brush.class_index, len(self.palette) - 1)
         if self.translates_images:
             if not self.docs.has_image:
-                self.status.emit("This model translates images: open one (File > Open image) and it renders here.")
+                self.status.emit("This model translates images: open one (File > Open…) and it renders here.")
         else:
+            unchanged = not self.docs.is_modified
+            created = self.label_layer() is None
             self.ensure_label_layer()
+            resized = self.adapt_to_model_size()
+            if unchanged and (created or resized) and not self.has_painted_work():
+                self.docs.keep_unmodified()  # loading a model is not an edit of the user's work
         self.model_changed.emit()
         self.schedule_render()
+
+    def has_painted_work(self) -> bool:
+        """True when the document holds more than blank label layers (painting or images)."""
+        doc = self.docs.document
+        if doc is None:
+            return False
+        return any(layer.kind != "labels" or np.any(layer.pixels != layer.pixels.flat[0]) for layer in doc.layers)
+
+    def adapt_to_model_size(self) -> bool:
+        """Resize the document to the size the model renders at, when it differs, so renders fit it
+        (and Send to new layer works). Painted work is resampled only when :attr:`confirm_resample`
+        ``(old_hw, new_hw)`` says yes (labels nearest, images smoothly); one undo step. True when resized."""
+        doc, size = self.docs.document, self.model_size
+        if doc is None or size is None or (doc.height, doc.width) == size:
+            return False
+        if self.has_painted_work() and not self.confirm_resample((doc.height, doc.width), size):
+            self.status.emit(f"The document stays {doc.width}×{doc.height}; this model renders {size[1]}×{size[0]}, "
+                             "so renders are scaled to the document when sent to a layer.")
+            return False
+        height, width = size
+        resized = Document(width=width, height=height, layers=[resized_layer(layer, width, height) for layer in doc.layers],
+                           label_sets=dict(doc.label_sets), state=dict(doc.state), arrays=dict(doc.arrays))
+        self.docs.undo_stack.push(ReplaceDocumentCommand(self.docs, resized, self.docs.path,
+                                                         f"Resize to the model's {width}×{height}"))
+        return True
+
+    def model_label_count(self) -> int:
+        """Classes the model paints with (label_nc, plus the don't-care class when it has one); 0 when unknown."""
+        config = self.model.config if self.model is not None else {}
+        label_nc = int(config.get("label_nc", 0) or 0)
+        return label_nc + int(bool(config.get("contain_dontcare_label"))) if label_nc > 0 else 0
+
+    def set_label_set(self, choice: str) -> LabelSet:
+        """Name the model's classes with a shipped label set (``choice`` in
+        :data:`engine.labelsets.BUILTIN_NAMES`) or a label-set JSON file (a path). The choice is kept
+        as the model's ``label_set`` option (saved with documents and recipes). Raises
+        :class:`engine.errors.InputError` when the file cannot be read or its class count does not
+        fit the model (label_nc, or label_nc + 1 for a don't-care class); nothing changes then."""
+        label_set = labelsets.builtin(choice) if choice in labelsets.BUILTIN_NAMES else LabelSet.load(choice)
+        needed = self.model_label_count()
+        if needed and not needed - 1 <= label_set.num_indices <= needed + 1:
+            raise InputError(f"The label set {label_set.name} has {label_set.num_indices} classes, but this model "
+                             f"paints with {needed}. Pick the set the model was trained with.")
+        self.palette = LabelPalette(label_set)
+        self.brush.class_index = min(self.brush.class_index, len(self.palette) - 1)
+        self.model_options["label_set"] = choice
+        layer = self.label_layer()
+        if layer is not None:
+            layer.label_set = self.palette.name
+        self.model_changed.emit()
+        self.labels_changed.emit(None)
+        return label_set
 
     @property
     def translates_images(self) -> bool:
@@ -321,13 +394,16 @@ class PaintSession(QObject):
         if self.last is None:
             raise EngineError("Nothing rendered yet: paint something first.")
         doc = self.docs.document
-        image = rgb_to_rgba(self.last.image)
-        if doc is None or (doc.height, doc.width) != image.shape[:2]:
-            raise EngineError("The render does not match the document size; render again, then send it.")
+        if doc is None:
+            raise EngineError("There is no document to add the render to; paint something first.")
         name = f"Render seed {self.last.seed}"
-        layer = Layer(name=name, kind="image", pixels=image, recipe=dict(self.last.recipe))
+        layer = Layer(name=name, kind="image", pixels=rgb_to_rgba(self.last.image), recipe=dict(self.last.recipe))
+        scaled = layer.size != (doc.height, doc.width)
+        if scaled:  # a model of another size: the render is scaled to the document
+            layer = resized_layer(layer, doc.width, doc.height)
         self.docs.add_layer(layer, text=f"Send '{name}' to a new layer")
-        return f"Added '{name}' as a new layer (with its recipe)."
+        note = f" (scaled to the document's {doc.width}×{doc.height})" if scaled else ""
+        return f"Added '{name}' as a new layer{note} (with its recipe)."
 
     # ------------------------------------------------------------------ style
 
@@ -378,11 +454,16 @@ class PaintSession(QObject):
         if request is None:
             return
         self._render_started = time.perf_counter()
-        self._pending_handle = self.bridge.submit(
+        self.render_job.submit(
             request, PAINT_CHANNEL,
             on_result=lambda result, request=request: self._on_result(request, result),
             on_error=lambda message, _exc: self.render_failed.emit(message),
+            on_cancel=lambda: self.status.emit("Render cancelled; the next stroke renders again."),
         )
+
+    def cancel_render(self) -> None:
+        """Cancel the render in progress (the Cancel button over the result)."""
+        self.render_job.cancel()
 
     def _on_result(self, request: SynthesizeRequest, result: SynthesizeResult) -> None:
         record = RenderRecord(image=result.image, seed=result.seed, recipe=self.recipe(request, result),

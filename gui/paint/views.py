@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
+from gui.canvas.busy import JobProgressOverlay
 from gui.canvas.view import CanvasView
 from gui.paint.session import PaintSession
 
@@ -87,12 +88,9 @@ class LabelPaintView(CanvasView):
         super().mouseReleaseEvent(event)
 
     def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_BracketLeft:
-            self.session.brush.size = max(1.0, self.session.brush.size / 1.25)
-            self.viewport().update()
-            return
-        if event.key() == Qt.Key.Key_BracketRight:
-            self.session.brush.size = min(1024.0, self.session.brush.size * 1.25)
+        if event.key() in (Qt.Key.Key_BracketLeft, Qt.Key.Key_BracketRight):
+            factor = 1.25 if event.key() == Qt.Key.Key_BracketRight else 1 / 1.25
+            self.session.set_brush_size(self.session.brush.size * factor)  # the Size slider follows
             self.viewport().update()
             return
         super().keyPressEvent(event)
@@ -120,6 +118,8 @@ class PaintWorkspace(QWidget):
         self.label_view = LabelPaintView(session)
         self.output_view = CanvasView()
         self.output_view.set_placeholder("The rendered image appears here as you paint.")
+        self.progress_overlay = JobProgressOverlay(self, "Rendering")  # over both views (side by side or overlay)
+        self.progress_overlay.follow(session.render_job)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.label_view)
         self.splitter.addWidget(self.output_view)

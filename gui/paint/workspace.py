@@ -45,6 +45,17 @@ class PaintWorkspaceController(Workspace):
         self.panel.view_mode_changed.connect(self.view.set_mode)
         self.panel.recipe_requested.connect(self._recipe_from_panel)
         self.recipes = RecipeOpener("paint", self._current_model, self.request_model, self.session.status.emit)
+        self.session.confirm_resample = self._confirm_resample
+
+    def _confirm_resample(self, old: tuple[int, int], new: tuple[int, int]) -> bool:
+        """Ask before the painted document is resampled to a newly loaded model's size."""
+        answer = QMessageBox.question(
+            self.panel, "Resize the document?",
+            f"This model renders {new[1]}×{new[0]} pixels; the document is {old[1]}×{old[0]}. Resize the document "
+            "(label maps keep their classes, images are resampled smoothly; Undo brings the old size back)?\n\n"
+            "No keeps the size; renders are then scaled to it when sent to a layer.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
 
     @staticmethod
     def accepts(summary: ModelSummary) -> bool:

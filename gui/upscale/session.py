@@ -37,7 +37,7 @@ DEFAULT_TILE = 256
 OUTSCALES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
 
 NO_MODEL_TEXT = "Load an upscale model first: File > Open model… (ESRGAN, Real-ESRGAN, SRVGG or SRResNet)."
-NO_IMAGE_TEXT = "There is no image to upscale yet. Open one first (File > Open image…)."
+NO_IMAGE_TEXT = "There is no image to upscale yet. Open one first (File > Open…)."
 
 
 def is_upscale_model(summary: ModelSummary) -> bool:

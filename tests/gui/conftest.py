@@ -126,6 +126,18 @@ def make_window(qtbot, settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _no_unanswered_options_dialog(monkeypatch):
+    """A modal options dialog would wait forever offscreen: tests that expect one replace its
+    ``exec`` (or ModelLoader.ask_options); any other fails the load at once instead of hanging."""
+    from gui.dialogs.options_dialog import OptionsDialog
+
+    def refuse(dialog):
+        raise AssertionError(f"a test opened the options dialog unanswered: {dialog.question.summary}")
+
+    monkeypatch.setattr(OptionsDialog, "exec", refuse)
+
+
+@pytest.fixture(autouse=True)
 def _collect_garbage_on_the_main_thread(qapp):
     """Collect each test's cyclic garbage (widgets, sessions) here, on the main thread, and keep the
     automatic collector off, so it can never destroy Qt objects on the engine's worker thread."""

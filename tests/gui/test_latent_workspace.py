@@ -145,7 +145,11 @@ def test_bookmarks_save_and_restore(qtbot, latent, monkeypatch):
     back = wait_render(qtbot, session, lambda r: r.settings.seed == 3)
     np.testing.assert_array_equal(back.image, at_three.image)
     assert workspace.panel.psi_slider.value() == pytest.approx(0.7)
-    window.document.undo_stack.undo()
+    stack = window.document.undo_stack
+    stack.undo()  # recalling a bookmark is an undo step of its own: seed 30 and psi 1.0 come back
+    assert session.settings.seed == 30 and workspace.panel.psi_slider.value() == pytest.approx(1.0)
+    while tab.list.count() and stack.canUndo():
+        stack.undo()
     assert tab.list.count() == 0
 
 

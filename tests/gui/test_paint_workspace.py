@@ -13,6 +13,8 @@ from tests.helpers import compat_root
 
 SPADE_SEG = compat_root() / "spade" / "seg" / "latest_net_G.pth"
 needs_spade = pytest.mark.skipif(not SPADE_SEG.is_file(), reason="no SPADE fixture")
+#: every option the fixture leaves open, given (a guess would be asked for in the options dialog)
+SPADE_OPTIONS = {"label_nc": 8, "contain_dontcare_label": False, "no_instance": False, "crop_size": 64}
 
 
 def _load_paint_model(qtbot, window, options):
@@ -35,7 +37,7 @@ def _drag(qtbot, view, points):
 def test_paint_with_the_mouse_renders_live_and_matches_the_engine(qtbot, make_window, real_engine):
     window = make_window(real_engine)
     window.show()
-    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    paint = _load_paint_model(qtbot, window, dict(SPADE_OPTIONS))
     session, view = paint.session, paint.view.label_view
     assert window.views.currentWidget() is paint.view
     assert session.label_layer().pixels.shape == (64, 64)
@@ -49,7 +51,7 @@ def test_paint_with_the_mouse_renders_live_and_matches_the_engine(qtbot, make_wi
     qtbot.waitUntil(lambda: bool(renders) and session.last is renders[-1], timeout=60_000)
     qtbot.waitUntil(lambda: window.bridge.pending_count == 0, timeout=60_000)
     final = session.last
-    expected = real_engine.submit(SynthesizeRequest(ModelRef(str(SPADE_SEG), {"label_nc": 8, "crop_size": 64}),
+    expected = real_engine.submit(SynthesizeRequest(ModelRef(str(SPADE_SEG), dict(SPADE_OPTIONS)),
                                                     labels, seed=session.seed)).result(60)
     assert np.array_equal(final.image, expected.image)
     assert final.recipe["model_family"] == "spade" and final.recipe["seed"] == session.seed
@@ -60,22 +62,25 @@ def test_missing_option_is_asked_for_then_the_model_loads(qtbot, make_window, re
     window = make_window(real_engine)
     asked = []
 
-    def ask(path, message, option):
-        asked.append((option, message))
-        return {"label_nc": 8}.get(option)
+    def ask(question):  # the options dialog, answered: label_nc=8, the yes/no boxes left unticked
+        asked.append(question)
+        return {spec.name: (8 if spec.name == "label_nc" else bool(spec.value)) for spec in question.options}
 
-    monkeypatch.setattr(window.model_loader, "ask_option", ask)
+    monkeypatch.setattr(window.model_loader, "ask_options", ask)
     paint = window.workspace("Paint")
     window.model_loader.load(str(SPADE_SEG))
     qtbot.waitUntil(lambda: paint.session.model is not None, timeout=60_000)
-    assert asked and asked[0][0] == "label_nc" and "label_nc" in asked[0][1]
-    assert paint.session.model_options == {"label_nc": 8}
+    first = asked[0].spec("label_nc")
+    assert first is not None and first.value is None and not first.guessed  # asked, not guessed
+    assert {s.name for s in asked[0].options} == {"label_nc", "contain_dontcare_label", "no_instance"}
+    assert asked[0].channels == 9 and len(asked) == 1
+    assert paint.session.model_options == {"label_nc": 8, "contain_dontcare_label": False, "no_instance": False}
 
 
 @needs_spade
 def test_undo_of_a_stroke_restores_labels_and_rerenders(qtbot, make_window, real_engine):
     window = make_window(real_engine)
-    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    paint = _load_paint_model(qtbot, window, dict(SPADE_OPTIONS))
     session = paint.session
     qtbot.waitUntil(lambda: session.last is not None, timeout=60_000)
     blank = session.last.image.copy()
@@ -94,7 +99,7 @@ def test_export_with_recipe_and_open_recipe(qtbot, make_window, real_engine, tmp
     from engine.imageio import read_image
 
     window = make_window(real_engine)
-    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    paint = _load_paint_model(qtbot, window, dict(SPADE_OPTIONS))
     session = paint.session
     session.set_seed(1234)
     qtbot.waitUntil(lambda: session.last is not None and session.last.seed == 1234, timeout=60_000)
@@ -114,7 +119,7 @@ def test_label_map_import_export_round_trip(qtbot, make_window, real_engine, tmp
     from engine.labelsets import write_color_png, write_index_png
 
     window = make_window(real_engine)
-    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    paint = _load_paint_model(qtbot, window, dict(SPADE_OPTIONS))
     session, panel = paint.session, paint.panel
     labels = np.zeros((64, 64), np.int32)
     labels[10:30, 5:60] = 2
@@ -146,7 +151,7 @@ def test_label_map_import_export_round_trip(qtbot, make_window, real_engine, tmp
 @needs_spade
 def test_open_recipe_loads_the_model_and_restores_the_seed(qtbot, make_window, real_engine, tmp_path):
     window = make_window(real_engine)
-    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    paint = _load_paint_model(qtbot, window, dict(SPADE_OPTIONS))
     session = paint.session
     session.set_seed(77)
     qtbot.waitUntil(lambda: session.last is not None and session.last.seed == 77, timeout=60_000)
@@ -159,13 +164,13 @@ def test_open_recipe_loads_the_model_and_restores_the_seed(qtbot, make_window, r
     other_paint = other.workspace("Paint")
     other_paint.open_recipe(recipe)
     qtbot.waitUntil(lambda: other_paint.session.model is not None, timeout=60_000)
-    assert other_paint.session.seed == 77 and other_paint.session.model_options == {"label_nc": 8, "crop_size": 64}
+    assert other_paint.session.seed == 77 and other_paint.session.model_options == dict(SPADE_OPTIONS)
 
 
 @needs_spade
 def test_overlay_view_blends_the_render_under_the_labels(qtbot, make_window, real_engine):
     window = make_window(real_engine)
-    paint = _load_paint_model(qtbot, window, {"label_nc": 8, "crop_size": 64})
+    paint = _load_paint_model(qtbot, window, dict(SPADE_OPTIONS))
     qtbot.waitUntil(lambda: paint.session.last is not None, timeout=60_000)
     paint.panel.view_combo.setCurrentIndex(1)
     paint.panel.opacity_slider.setValue(30)
@@ -196,7 +201,7 @@ def test_reopening_a_document_loads_its_paint_model_with_its_options_and_seed(qt
                                                                              tmp_path):
     from engine.ora import read_ora
 
-    options = {"label_nc": 8, "crop_size": 64}
+    options = dict(SPADE_OPTIONS)
     window = make_window(real_engine, shutdown=lambda: None)
     paint = _load_paint_model(qtbot, window, options)
     paint.session.brush.class_index = 4
