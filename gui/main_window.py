@@ -43,6 +43,7 @@ from gui.panels.history import HistoryPanel
 from gui.panels.layers import LayersPanel
 from gui.panels.models import NO_MODEL_TEXT, ModelsPanel
 from gui.settings import AppSettings
+from gui.starter_models import StarterModels
 from gui.workspaces.base import Workspace
 from gui.workspaces.table import WORKSPACES
 
@@ -116,6 +117,10 @@ class MainWindow(QMainWindow):
         confirm_close: ask before closing with unsaved changes (tests turn it off).
         recovery_folder: where autosaves go (default: the ``autosave/folder`` setting, else the
             app data folder's ``recovery``); autosaves left by a crash there are offered at start.
+        checkpoints_folder: where the shipped starter models and their manifest are (default:
+            this install's checkpoints/, see :mod:`engine.starter`).
+        load_starters: load the starter models at start when no ``model_paths`` are given
+            (default: the ``models/load_starters`` setting, on unless turned off).
     """
 
     first_frame = Signal()
@@ -123,7 +128,8 @@ class MainWindow(QMainWindow):
     def __init__(self, engine: Any, settings: QSettings | None = None, model_paths: Iterable[str] = (),
                  image_paths: Iterable[str] = (), image_path: str | None = None,
                  shutdown: Callable[[], None] | None = None, confirm_close: bool = True,
-                 recovery_folder: str | None = None, parent: QWidget | None = None):
+                 recovery_folder: str | None = None, checkpoints_folder: str | None = None,
+                 load_starters: bool | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.engine = engine
@@ -151,6 +157,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.model_loader = ModelLoader(self.bridge, self.models_panel, self.settings, self.workspaces, self,
                                         self._show_error, self)
+        self.starters = StarterModels(self.model_loader, self.models_panel, self.settings, self,
+                                      checkpoints_folder, self)
         self.files = FileActions(self.document, self.settings, self.workspaces, self.model_loader, self,
                                  self._show_error, self.layers_panel.current_layer, self.recovery_folder, self)
         self._build_actions()
@@ -172,8 +180,12 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.files.check_recovery)
         self.files.autosaver.start()
 
+        model_paths = [str(p) for p in model_paths]
         for path in model_paths:
-            self.model_loader.load(str(path))
+            self.model_loader.load(path)
+        self.starters.refresh()
+        if not model_paths and (self.settings.load_starters() if load_starters is None else load_starters):
+            self.starters.load_all()
         images = [str(p) for p in image_paths] + ([str(image_path)] if image_path else [])
         if images:  # after the window shows, so a message box about a bad file has a parent on screen
             QTimer.singleShot(0, lambda: [self.files.open_image(path) for path in images])
@@ -547,6 +559,7 @@ class MainWindow(QMainWindow):
         self.model_loader.status.connect(self._show_status)
         self.model_loader.models_changed.connect(self._update_model_state)
         self.model_loader.model_used.connect(self._model_used)
+        self.starters.status.connect(self._show_status)
         self.files.status.connect(self._show_status)
         self.files.document_shown.connect(lambda: self.show_panel("Layers"))
         self.files.layer_added.connect(self.layers_panel.select_layer)
@@ -573,8 +586,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ models and recent files
 
-    def _model_used(self, workspace: Workspace | None, _summary: ModelSummary) -> None:
-        """Show the workspace that took a freshly loaded model (the Models panel when none did)."""
+    def _model_used(self, workspace: Workspace | None, summary: ModelSummary) -> None:
+        """Show the workspace that took a freshly loaded model (the Models panel when none did).
+        The starter models load quietly, except Paint's, which comes to the front."""
+        if self.starters.is_starter(summary.path) and (workspace is None or workspace.KEY != "paint"):
+            return
         if workspace is not None:
             self.show_workspace(workspace)
         else:

@@ -56,6 +56,7 @@ class ModelLoader(QObject):
         self.workspaces = list(workspaces)
         self.dialog_parent = dialog_parent
         self.show_error = show_error
+        self.quiet_paths: set[str] = set()  # loaded without entering the recent files (the starter models)
         for workspace in self.workspaces:
             workspace.load_model_requested.connect(
                 lambda path, options, asker=workspace: self.load(path, options, requested_by=asker))
@@ -135,7 +136,8 @@ class ModelLoader(QObject):
     def _loaded(self, path: str, summary: ModelSummary, options: dict[str, Any],
                 requested_by: Workspace | None = None) -> None:
         self.models_panel.model_loaded(summary, requested_path=path)
-        self.settings.add_recent_file(path)
+        if path not in self.quiet_paths:
+            self.settings.add_recent_file(path)
         self.models_changed.emit()
         taker = self.workspace_for(summary, requested_by)
         if requested_by is not None and taker is not None and taker is not requested_by:

@@ -3,7 +3,9 @@
 Options: ``--fake`` uses a stand-in engine (no torch at all); by default the real engine is
 imported inside :func:`main` (this module itself never imports torch). Writes:
 
-* ``main_window_empty.png``: fresh start, no model, no image;
+* ``main_window_empty.png``: fresh start, no model, no image (starter models turned off);
+* ``main_window_first_minute.png``: what a newcomer sees: the shipped starter models loaded, Paint
+  showing the example scene and its render (real engine only, when starter models are shipped);
 * ``main_window_self_test.png``: after Help > Engine self-test, with an example model summary;
 * ``panel_<name>.png``: each dock panel on its own.
 """
@@ -121,7 +123,8 @@ def main(argv: Sequence[str] | None = None, engine_factory: Callable[[], Any] | 
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(engine, settings=settings, confirm_close=False,
-                            recovery_folder=os.path.join(tmp, "recovery"))
+                            recovery_folder=os.path.join(tmp, "recovery"), load_starters=False,
+                            shutdown=lambda: None)  # the engine serves the first-minute window next
         window.resize(*WINDOW_SIZE)
         window.show()
         _wait(app, lambda: window.isVisible())
@@ -145,9 +148,35 @@ def main(argv: Sequence[str] | None = None, engine_factory: Callable[[], Any] | 
             shoot(panel, f"panel_{title.lower()}")
 
         window.close()
+        if not args.fake:
+            _first_minute(app, engine, tmp, shoot)
+        engine.shutdown()
     for path in written:
         print(path)
     return 0
+
+
+def _first_minute(app, engine, tmp: str, shoot) -> None:
+    """Open a window as a newcomer does (starter models on) and shoot it once Paint has rendered."""
+    from PySide6.QtCore import QSettings
+
+    from engine.starter import scan
+    from gui.main_window import MainWindow
+
+    if not scan().models:
+        return
+    settings = QSettings(os.path.join(tmp, "first.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(engine, settings=settings, confirm_close=False, recovery_folder=os.path.join(tmp, "rec2"),
+                        load_starters=True, shutdown=lambda: None)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    paint = window.workspace("Paint").session
+    _wait(app, lambda: paint.last is not None and len(window.models_panel.summaries) == len(window.starters.paths),
+          timeout_s=300)
+    window.show_panel("Models")
+    window.show_panel("Paint")
+    shoot(window, "main_window_first_minute")
+    window.close()
 
 
 if __name__ == "__main__":

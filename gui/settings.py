@@ -94,6 +94,20 @@ class AppSettings:
         folder = path if os.path.isdir(path) else os.path.dirname(path)
         self.qsettings.setValue(f"folders/{kind}", folder)
 
+    def models_folder(self) -> str:
+        """The user's own models folder (listed in the Models panel beside the shipped models); "" when unset."""
+        value = self.qsettings.value("models/folder", "")
+        return str(value) if value else ""
+
+    def set_models_folder(self, path: str) -> None:
+        self.qsettings.setValue("models/folder", path)
+        self.qsettings.sync()
+
+    def load_starters(self) -> bool:
+        """Whether the shipped starter models load at start when no model is given (default on)."""
+        value = self.qsettings.value("models/load_starters", True)
+        return str(value).lower() not in ("false", "0", "no")
+
     # ------------------------------------------------------------------ autosave and undo
 
     def autosave_minutes(self) -> float:

@@ -22,6 +22,56 @@ class Preset:
     title: str
     description: str
     values: dict[str, Any] = field(default_factory=dict)
+    #: where the training data comes from, for presets tied to one data set (the starter models)
+    data_recipe: str = ""
+
+
+#: how the starter data folders are made: ``python tools/starter_data.py DATA_ROOT`` (training seeds only)
+_WORLD_RECIPE = "python tools/starter_data.py DATA_ROOT; --data DATA_ROOT/{folder} ({what})"
+
+#: The starter models GAN Studio ships in checkpoints/ (issue 12): small configurations that learn
+#: something useful on a 2-core CPU in about two hours, on the procedural starter world.
+STARTER_PRESETS: tuple[Preset, ...] = (
+    Preset("starter-spade", "spade", "Starter: SPADE on the starter world",
+           "The shipped Paint model: SPADE with a VAE style encoder at 64x64 on 2,000 paired world scenes "
+           "(128x128 costs 16 s a step on a shared 2-core CPU; use --resolution 128 on a faster machine).",
+           {"steps": 30000, "batch": 2, "resolution": 64, "lr_g": 2e-4, "lr_d": 4e-4, "betas": (0.0, 0.9),
+            "loss": "hinge", "ngf": 16, "ndf": 32, "n_layers_d": 3, "num_d": 2, "vae": True,
+            "lambda_feat": 10.0, "lambda_kld": 0.05, "flip": True, "seed": 0, "sample_every": 250,
+            "checkpoint_every": 1000, "checkpoint_minutes": 5.0, "keep": 2, "preview_count": 4},
+           _WORLD_RECIPE.format(folder="world-paired-128", what="world seeds 0..1999, paired, 128 px, resized to 64")),
+    Preset("starter-stylegan2", "stylegan2", "Starter: StyleGAN2 on the starter world",
+           "The shipped Latent model: a narrow StyleGAN2 at 64x64 on 1,500 world images with DiffAugment.",
+           {"steps": 40000, "batch": 8, "resolution": 64, "lr_g": 0.0025, "lr_d": 0.0025, "augment": "diffaugment",
+            "z_dim": 128, "w_dim": 128, "mapping_layers": 2, "channel_base": 2048, "channel_max": 64,
+            "r1_gamma": 0.1, "style_mixing": 0.5, "flip": True, "seed": 0, "sample_every": 500,
+            "checkpoint_every": 1000, "checkpoint_minutes": 5.0, "keep": 2, "preview_count": 16},
+           _WORLD_RECIPE.format(folder="world-flat-128", what="world seeds 5000..6499, flat, 128 px, resized to 64")),
+    Preset("starter-biggan", "biggan", "Starter: BigGAN with biomes as classes",
+           "The shipped class-conditional model: a small BigGAN at 64x64 on world images, one class per biome.",
+           {"steps": 30000, "batch": 16, "resolution": 64, "channel_width": 16, "d_channel_width": 16, "z_dim": 64,
+            "flip": True, "seed": 0, "sample_every": 500, "checkpoint_every": 1000, "checkpoint_minutes": 5.0,
+            "keep": 2, "preview_count": 16},
+           _WORLD_RECIPE.format(folder="world-classes-64", what="world seeds 10000..12099, one folder per biome")),
+    Preset("starter-inpaint", "context_encoder", "Starter: inpainter for world scenes and photos",
+           "The shipped Inpaint model: a context encoder filling free-form holes in 128x128 windows, trained on "
+           "world images and scikit-image's sample photos.",
+           {"steps": 30000, "batch": 8, "resolution": 128, "lr_g": 2e-4, "lr_d": 2e-5, "betas": (0.5, 0.999),
+            "variant": "full", "base_width": 32, "max_width": 256, "bottleneck_size": 4, "lambda_rec": 0.999,
+            "lambda_adv": 0.001, "flip": True, "seed": 0, "sample_every": 500, "checkpoint_every": 1000,
+            "checkpoint_minutes": 5.0, "keep": 2, "preview_count": 8},
+           _WORLD_RECIPE.format(folder="inpaint-train",
+                                what="world seeds 5000..6499 at 128 px plus 256 px crops of scikit-image photos")),
+    Preset("starter-upscale-x4", "esrgan", "Starter: x4 upscaler for photos and world scenes",
+           "The shipped Upscale model: a compact x4 SRVGGNet trained with L1 only (PSNR-oriented) on bicubic "
+           "downscales of world images and scikit-image's sample photos.",
+           {"steps": 40000, "batch": 8, "resolution": 128, "resize": "none", "lr_g": 5e-4, "betas": (0.9, 0.99),
+            "arch": "srvgg", "scale": 4, "num_feat": 48, "num_conv": 10, "act_type": "prelu",
+            "psnr_steps": 40000, "perceptual_weight": 0.0, "gan_weight": 0.0, "l1_weight": 1.0,
+            "degradations": "bicubic", "flip": True, "seed": 0, "sample_every": 500, "checkpoint_every": 1000,
+            "checkpoint_minutes": 5.0, "keep": 2, "preview_count": 4},
+           _WORLD_RECIPE.format(folder="sr-train", what="world seeds 2000..2999 at 256 px plus scikit-image photo crops")),
+)
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
@@ -55,6 +105,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("biggan-classes", "biggan", "Train a class-conditional BigGAN",
            "BigGAN on one sub-folder per class: hinge loss, spectral norm, orthogonal regularization, EMA.",
            {"steps": 20000, "batch": 16, "resolution": 128}),
+    *STARTER_PRESETS,
 )}
 
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.starter import StarterModel
 from engine.types import ModelSummary
 from gui.panels.base import format_count
 
@@ -56,6 +57,58 @@ def summary_html(summary: ModelSummary) -> str:
     return f"<table>{body}</table>{notes_html}"
 
 
+def format_size(size_bytes: int) -> str:
+    """'1.4 MB' / '820 KB' (decimal units, as file managers show)."""
+    if size_bytes >= 10**6:
+        return f"{size_bytes / 10**6:.1f} MB"
+    return f"{max(1, round(size_bytes / 1000))} KB"
+
+
+def metric_text(metric: dict[str, Any]) -> str:
+    """One metric row of ``gan-studio evaluate --json`` as 'name value unit (reference name value)'."""
+    unit = f" {metric['unit']}" if metric.get("unit") else ""
+    text = f"{metric.get('name', '?')}: {float(metric.get('value', float('nan'))):.3g}{unit}"
+    refs = dict(metric.get("baselines") or {})
+    if metric.get("reference") is not None:
+        refs = {metric.get("reference_name") or metric.get("reference_kind") or "reference": metric["reference"], **refs}
+    if refs:
+        text += " (" + ", ".join(f"{name} {float(value):.3g}" for name, value in refs.items()) + ")"
+    return text
+
+
+def catalog_line(model: StarterModel) -> str:
+    """The list line of an available model: title, family, resolution, size, source."""
+    parts = [model.title or short_name(model.path), model.family or "unknown family"]
+    if model.scale:
+        parts.append(f"x{model.scale}")
+    elif model.resolution:
+        parts.append(f"{model.resolution} px")
+    if model.size_bytes:
+        parts.append(format_size(model.size_bytes))
+    parts.append("shipped" if model.source == "shipped" else "your folder")
+    return "  ·  ".join(parts)
+
+
+def catalog_html(model: StarterModel) -> str:
+    """Everything the Models panel says about an available model (rich text)."""
+    rows = [("Family", model.family or "—"), ("Workspace", model.workspace),
+            ("Resolution", f"x{model.scale}, any image size" if model.scale else
+             f"{model.resolution} px" if model.resolution else "—"),
+            ("Size", format_size(model.size_bytes) if model.size_bytes else "—"),
+            ("Source", "shipped with GAN Studio" if model.source == "shipped" else "your models folder"),
+            ("License", model.license or "—"), ("File", model.path)]
+    training = model.training or {}
+    if training:
+        rows.append(("Trained", f"{training.get('steps', '?')} steps, {round(training.get('wall_time_s', 0) / 60)} min "
+                                f"on {training.get('hardware', '?')}"))
+    body = "".join(f"<tr><td style='color:#9a9aa0; padding-right:8px'>{html.escape(k)}</td>"
+                   f"<td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    metrics = "".join(f"<li>{html.escape(metric_text(m))}</li>" for m in model.metrics)
+    metrics_html = f"<p><b>Measured</b></p><ul style='margin-left:-20px'>{metrics}</ul>" if metrics else ""
+    about = f"<p>{html.escape(model.description)}</p>" if model.description else ""
+    return f"{about}<table>{body}</table>{metrics_html}"
+
+
 def short_name(path: str) -> str:
     """The last part of a file or folder path, for lists and messages."""
     return os.path.basename(path.rstrip("/\\")) or path
@@ -76,6 +129,8 @@ class ModelsPanel(QWidget):
 
     open_model_requested = Signal()
     open_model_folder_requested = Signal()
+    load_requested = Signal(str)  # path of an available model the user double-clicked
+    models_folder_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -105,6 +160,35 @@ class ModelsPanel(QWidget):
         buttons.addWidget(folder_button)
         buttons.addStretch(1)
 
+        self.catalog_list = QListWidget()
+        self.catalog_list.setObjectName("catalogList")
+        self.catalog_list.setToolTip("Shipped models and your own; double-click one to load it into its workspace")
+        self.catalog_list.itemDoubleClicked.connect(self._catalog_activated)
+        self.catalog_list.currentItemChanged.connect(self._show_catalog_entry)
+        self.catalog_details = QLabel()
+        self.catalog_details.setObjectName("catalogDetails")
+        self.catalog_details.setWordWrap(True)
+        self.catalog_details.setTextFormat(Qt.TextFormat.RichText)
+        self.catalog_details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.catalog_problems = QLabel()
+        self.catalog_problems.setObjectName("catalogProblems")
+        self.catalog_problems.setWordWrap(True)
+        self.catalog_problems.setTextFormat(Qt.TextFormat.PlainText)
+        self.catalog_problems.setStyleSheet("color:#e07a6a")
+        self.catalog_problems.hide()
+        folder_models_button = QPushButton("Models folder…")
+        folder_models_button.setToolTip("Choose the folder of your own models; they are listed here beside the shipped ones")
+        folder_models_button.clicked.connect(self.models_folder_requested)
+        buttons.insertWidget(2, folder_models_button)
+        self._catalog: dict[str, StarterModel] = {}
+        catalog = QWidget()
+        catalog_layout = QVBoxLayout(catalog)
+        catalog_layout.setContentsMargins(0, 0, 0, 0)
+        catalog_layout.addWidget(QLabel("Available models (double-click to load)"))
+        catalog_layout.addWidget(self.catalog_problems)
+        catalog_layout.addWidget(self.catalog_list, 1)
+        catalog_layout.addWidget(self.catalog_details)
+
         self.model_list = QListWidget()
         self.model_list.setObjectName("modelList")
         self.model_list.currentItemChanged.connect(self._show_current)
@@ -131,10 +215,12 @@ class ModelsPanel(QWidget):
         self.details.hide()
 
         splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(catalog)
         splitter.addWidget(self.model_list)
         splitter.addWidget(details)
         splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(2, 3)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -143,6 +229,35 @@ class ModelsPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(splitter, 1)
         self._update_status()
+
+    # ------------------------------------------------------------------ available models
+
+    def set_catalog(self, models: list[StarterModel], problems: tuple[str, ...] | list[str] = ()) -> None:
+        """List the shipped and user models (``problems``: sentences shown above the list, e.g.
+        a starter model whose checksum does not match and was therefore not loaded)."""
+        self.catalog_list.clear()
+        self._catalog = {}
+        for model in models:
+            item = QListWidgetItem(catalog_line(model))
+            item.setData(Qt.ItemDataRole.UserRole, model.path)
+            item.setToolTip(model.path)
+            self.catalog_list.addItem(item)
+            self._catalog[model.path] = model
+        self.catalog_problems.setText("\n".join(problems))
+        self.catalog_problems.setVisible(bool(problems))
+        self.catalog_details.clear()
+
+    @property
+    def catalog(self) -> list[StarterModel]:
+        return list(self._catalog.values())
+
+    def _catalog_activated(self, item: QListWidgetItem) -> None:
+        self.load_requested.emit(str(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _show_catalog_entry(self, *_args) -> None:
+        item = self.catalog_list.currentItem()
+        model = None if item is None else self._catalog.get(item.data(Qt.ItemDataRole.UserRole))
+        self.catalog_details.setText(catalog_html(model) if model else "")
 
     # ------------------------------------------------------------------ what the window reports
 

@@ -20,6 +20,7 @@ def settings(tmp_path):
     """QSettings in a temp ini file, so tests never touch the user's settings (nor its autosave folder)."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("autosave/folder", str(tmp_path / "recovery"))
+    settings.setValue("models/load_starters", False)  # tests that want the starter models turn them on
     settings.sync()
     return settings
 
@@ -115,6 +116,7 @@ def make_window(qtbot, settings, tmp_path):
     def make(engine, **kwargs):
         kwargs.setdefault("settings", settings)
         kwargs.setdefault("confirm_close", False)
+        kwargs.setdefault("load_starters", False)  # the starter-model tests turn them on
         kwargs.setdefault("recovery_folder", str(tmp_path / "recovery"))
         window = MainWindow(engine, **kwargs)
         qtbot.addWidget(window)
