@@ -161,6 +161,8 @@ class UpscaleRequest:
     ``blend``: a second checkpoint of the same architecture for network interpolation (ESRGAN's
     PSNR <-> GAN blend); the weights used are ``(1 - blend_alpha) * model + blend_alpha * blend``,
     ``blend_alpha`` in [0, 1]. None runs ``model`` alone.
+    ``memory_budget_mb``: working memory the network may hold per tile, in MiB (the high-resolution
+    tail of RRDBNets then runs in strips, and larger tiles are cut down to fit).
     """
 
     model: ModelRef
@@ -170,6 +172,7 @@ class UpscaleRequest:
     outscale: float | None = None
     blend: ModelRef | None = None
     blend_alpha: float = 0.0
+    memory_budget_mb: int = 512
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,12 +98,29 @@ def _check_psi(psi: float, cutoff: int | None, G: StyleGAN2Generator) -> tuple[f
     return float(psi), None if cutoff is None else int(cutoff)
 
 
+#: untruncated ws of the last few (seed, class) pairs mapped, so that a truncation or mixing change
+#: skips the mapping network: ``model.runtime_cache[_MAPPED_KEY]`` is an ordered dict, newest last
+_MAPPED_KEY = "latent.mapped_ws"
+MAPPED_CACHE_ENTRIES = 16
+
+
 @torch.no_grad()
 def map_seed(model: LoadedModel, seed: int, psi: float = 1.0, cutoff: int | None = None, c: torch.Tensor | None = None) -> torch.Tensor:
-    """ws ``[1, num_ws, w_dim]`` of ``seed`` on the model's device."""
+    """ws ``[1, num_ws, w_dim]`` of ``seed`` on the model's device (the mapping output is cached per
+    seed, class vector and mapping weights; truncation is applied to a copy)."""
     G = _generator(model)
-    z = torch.from_numpy(z_from_seed(seed, G.z_dim)).unsqueeze(0).to(model.device)
-    return G.mapping(z, None if c is None else c.to(model.device), psi, cutoff)
+    c = None if c is None else c.to(model.device)
+    weights = tuple((t.data_ptr(), t._version) for t in G.mapping.state_dict(keep_vars=True).values())
+    key = (int(seed), None if c is None else c.cpu().numpy().tobytes(), str(model.device), weights)
+    mapped = model.runtime_cache.setdefault(_MAPPED_KEY, OrderedDict())
+    ws = mapped.pop(key, None)
+    if ws is None:
+        z = torch.from_numpy(z_from_seed(seed, G.z_dim)).unsqueeze(0).to(model.device)
+        ws = G.mapping(z, c)
+    mapped[key] = ws
+    while len(mapped) > MAPPED_CACHE_ENTRIES:
+        mapped.popitem(last=False)
+    return G.mapping.truncate(ws.clone(), psi, cutoff)
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,8 +268,9 @@ def sample(model: LoadedModel, request: LatentSampleRequest, ctx) -> LatentSampl
 
 
 def clear_cache(model: LoadedModel) -> None:
-    """Forget the kept activations (e.g. after the weights changed)."""
+    """Forget the kept activations and mapped ws (e.g. after the weights changed)."""
     model.runtime_cache.pop(_RENDER_KEY, None)
+    model.runtime_cache.pop(_MAPPED_KEY, None)
 
 
 # --------------------------------------------------------------------------------------------

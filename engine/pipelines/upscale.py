@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.errors import CheckpointError, DeviceError, EngineError, InputError
+from engine.memstats import release_freed_memory
 from engine.models.loaded import LoadedModel, config_to_dict
 from engine.loaders.base import strict_load
 from engine.pipelines import families_for
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 #: reflection padding on the right/bottom before inference (Real-ESRGAN's default)
 DEFAULT_PRE_PAD = 10
+#: working memory a tile may use by default, MiB (see :func:`plan_memory`)
+DEFAULT_MEMORY_BUDGET_MB = 512
 #: the smallest tile the out-of-memory fallback tries before giving up
 MIN_TILE = 32
 #: ITU-R BT.601 luma weights (what OpenCV's RGB2GRAY uses)
@@ -67,7 +70,8 @@ def upscale(model: LoadedModel, request: UpscaleRequest, ctx: Context) -> Upscal
     """Super-resolve ``request.image`` with ``model``; returns the same layout and dtype, scaled."""
     started = time.perf_counter()
     image, tile_used, notes = upscale_image(
-        model, request.image, ctx, tile=request.tile, tile_pad=request.tile_pad, outscale=request.outscale
+        model, request.image, ctx, tile=request.tile, tile_pad=request.tile_pad, outscale=request.outscale,
+        memory_budget_mb=request.memory_budget_mb,
     )
     scale = float(request.outscale) if request.outscale else float(model_scale(model))
     return UpscaleResult(image=image, duration_s=time.perf_counter() - started, scale=scale,
@@ -85,8 +89,10 @@ def model_scale(model: LoadedModel) -> int:
 
 
 def upscale_image(model: LoadedModel, image: np.ndarray, ctx: Context, *, tile: int = 256, tile_pad: int = 16,
-                  outscale: float | None = None, pre_pad: int = DEFAULT_PRE_PAD) -> tuple[np.ndarray, int, list[str]]:
-    """Upscale an image array; returns ``(image, tile_used, notes)``. See the module docstring."""
+                  outscale: float | None = None, pre_pad: int = DEFAULT_PRE_PAD,
+                  memory_budget_mb: int = DEFAULT_MEMORY_BUDGET_MB) -> tuple[np.ndarray, int, list[str]]:
+    """Upscale an image array; returns ``(image, tile_used, notes)``. See the module docstring.
+    ``memory_budget_mb`` bounds the network's working memory per tile (see :func:`plan_memory`)."""
     scale = model_scale(model)
     image = check_image(image, "upscale", dtypes=(np.uint8, np.uint16), gray=True)
     if outscale is not None and not (0 < float(outscale) <= 16):
@@ -123,17 +129,55 @@ def upscale_image(model: LoadedModel, image: np.ndarray, ctx: Context, *, tile: 
     def to_output(result: torch.Tensor) -> np.ndarray:
         return (result * max_value).round_().to(torch.int32).cpu().numpy().astype(image.dtype)
 
-    tile_used, notes = run_tiled(
-        run_tile, planes, out_planes, scale=scale, multiple=_input_multiple(model), tile=tile, tile_pad=tile_pad,
-        pre_pad=pre_pad, device=device, dtype=dtype, ctx=ctx, value_scale=1.0 / max_value,
-        to_output=to_output, fraction_span=fraction_span,
-    )
+    tile, strip_rows, plan_notes = plan_memory(net, tile, tile_pad, memory_budget_mb, (height, width))
+    try:
+        if strip_rows:
+            net.tail_strip_rows = strip_rows
+        tile_used, notes = run_tiled(
+            run_tile, planes, out_planes, scale=scale, multiple=_input_multiple(model), tile=tile, tile_pad=tile_pad,
+            pre_pad=pre_pad, device=device, dtype=dtype, ctx=ctx, value_scale=1.0 / max_value,
+            to_output=to_output, fraction_span=fraction_span,
+        )
+    finally:
+        if strip_rows:
+            del net.tail_strip_rows  # back to the class default (whole tail)
+        release_freed_memory()
+    notes = plan_notes + notes
     if fraction_span < 1.0:
         ctx.progress(fraction_span, "resizing to the output scale")
         output = resize(output, (int(height * float(outscale)), int(width * float(outscale))))
         notes.append(f"Resized from x{scale} to x{float(outscale):g} with Lanczos.")
     ctx.progress(1.0, "done")
     return output, tile_used, notes
+
+
+def plan_memory(net: torch.nn.Module, tile: int, tile_pad: int, budget_mb: int,
+                image_hw: tuple[int, int]) -> tuple[int, int, list[str]]:
+    """Fit one tile's working memory into ``budget_mb`` MiB: returns ``(tile, tail_strip_rows, notes)``.
+
+    Only networks that say what they hold (RRDBNet: ``tail_bytes_per_row``) are planned; others keep
+    ``tile`` and run whole (0 strip rows). Half of the budget goes to the low-resolution body (about
+    :data:`RRDB_BODY_BYTES_PER_PIXEL` per input pixel with context), which bounds the tile edge; the
+    other half to the high-resolution tail, which runs in strips of feature rows that fit it."""
+    if not hasattr(net, "tail_bytes_per_row") or budget_mb <= 0:
+        return tile, 0, []
+    budget = budget_mb * 2**20
+    notes = []
+    feat_bytes = RRDB_BODY_BYTES_PER_PIXEL * net.config.num_feat // 64
+    edge = int(math.sqrt(budget / 2 / feat_bytes)) - 2 * tile_pad
+    largest = max(image_hw)
+    if edge >= MIN_TILE and (tile == 0 and largest > edge or tile > edge):
+        notes.append(f"Tiles of {edge} pixels keep the working memory within {budget_mb} MiB "
+                     f"(asked for {tile or 'the whole image'}).")
+        tile = edge
+    width = (min(tile or largest, largest) + 2 * tile_pad) // max(1, net.unshuffle)
+    rows = max(1, int(budget / 2 // net.tail_bytes_per_row(max(1, width))))
+    return tile, rows, notes
+
+
+#: float32 bytes an RRDBNet (64 features, growth 32) body holds per low-resolution pixel at its peak
+#: (the dense block's concatenated input of up to 192 channels, its output, the block input and skip)
+RRDB_BODY_BYTES_PER_PIXEL = 4 * (192 + 3 * 64)
 
 
 def _input_multiple(model: LoadedModel) -> int:

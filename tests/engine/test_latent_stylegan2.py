@@ -216,3 +216,26 @@ def test_lerp_and_slerp():
     mid = latent_common.slerp(a, b, 0.5)
     assert np.isclose(np.linalg.norm(mid), 1.5) and np.isclose(mid[0], mid[1])  # halfway round, halfway in norm
     assert np.allclose(latent_common.slerp(a, b, 0.0), a) and np.allclose(latent_common.slerp(a, b, 1.0), b)
+
+
+def test_truncation_and_mixing_changes_skip_the_mapping_network(model, ctx):
+    """The mapping output is kept per seed: a new psi or mixing range reuses it (no mapping forward),
+    and the ws and image equal those of a plain mapping + synthesis."""
+    G = model.networks["G"]
+    calls = []
+    hook = G.mapping.layers[0].register_forward_hook(lambda *_: calls.append(1))
+    try:
+        latent.sample(model, req(seed=3), ctx)
+        latent.sample(model, req(seed=4), ctx)
+        mapped = len(calls)
+        assert mapped == 2
+        out = latent.sample(model, req(seed=3, psi=0.6, cutoff=3, mix=(StyleMix(4, 4, 6),)), ctx)
+        assert len(calls) == mapped  # both seeds came from the cache
+    finally:
+        hook.remove()
+    with torch.no_grad():
+        ws = G.mapping(torch.from_numpy(latent_common.z_from_seed(3, G.z_dim)).unsqueeze(0), None, 0.6, 3)
+        other = G.mapping(torch.from_numpy(latent_common.z_from_seed(4, G.z_dim)).unsqueeze(0), None, 0.6, 3)
+    ws[:, 4:6] = other[:, 4:6]
+    np.testing.assert_allclose(out.ws, ws[0].numpy(), atol=1e-6)
+    assert (cached_image(model) - full_render(model, ws[0].numpy())).abs().max().item() < 1e-4

@@ -248,3 +248,37 @@ def test_cache_follows_weight_changes():
     fresh = synthesize(model, SynthesizeRequest(REF, label), ctx())
     np.testing.assert_array_equal(second.image, fresh.image)
     assert not np.array_equal(first.image, second.image)
+
+
+def test_seed_change_without_style_encoder_returns_the_cached_image():
+    """A model without a style encoder has no style input: a new seed gives the same image, taken from
+    the cache (no main-path run), and the summary offers no random style (the GUI hides the seed)."""
+    model = tiny_model(use_vae=False)
+    assert "random_style" not in model.summary().capabilities
+    labels = blobs(model.config)
+    first = synthesize(model, SynthesizeRequest(REF, labels, seed=0), ctx())
+    cache = modulation_cache(model)
+    assert not cache.last.reused_output
+    second = synthesize(model, SynthesizeRequest(REF, labels, seed=5), ctx())
+    assert cache.last.reused_output and second.z is None
+    np.testing.assert_array_equal(second.image, first.image)
+    codes = torch.from_numpy(semantic_codes(labels, None, model.config, (64, 64))[0])
+    eager = render_eager(model, codes, None, (64, 64))
+    assert (cache.render(codes, None, (64, 64)) - eager).abs().max().item() < 1e-4
+    # a changed map is rendered again, and still equals the plain forward
+    labels[:8, :8] = (labels[:8, :8] + 1) % model.config.label_nc
+    synthesize(model, SynthesizeRequest(REF, labels, seed=5), ctx())
+    assert not cache.last.reused_output
+
+
+def test_vae_model_reuses_the_image_only_for_the_same_style():
+    model = tiny_model(use_vae=True)
+    assert "random_style" in model.summary().capabilities
+    labels = blobs(model.config)
+    a = synthesize(model, SynthesizeRequest(REF, labels, seed=1), ctx())
+    b = synthesize(model, SynthesizeRequest(REF, labels, seed=2), ctx())
+    assert not modulation_cache(model).last.reused_output
+    assert not np.array_equal(a.image, b.image)
+    c = synthesize(model, SynthesizeRequest(REF, labels, seed=2), ctx())
+    assert modulation_cache(model).last.reused_output
+    np.testing.assert_array_equal(c.image, b.image)

@@ -234,3 +234,39 @@ def test_peak_memory_does_not_grow_with_the_image(vgg: LoadedModel):
     # big enough that its growth stands well above allocator noise) shows the measurement sees growth
     assert large - small < 8 * 2**20, (small, large)
     assert whole - large > 20 * 2**20, (large, whole)
+
+
+@pytest.mark.parametrize("config", [
+    esrgan.RRDBNetConfig(scale=4, num_feat=8, num_block=1, num_grow_ch=4),
+    esrgan.RRDBNetConfig(scale=2, num_feat=8, num_block=1, num_grow_ch=4),
+])
+def test_rrdbnet_tail_in_strips_equals_the_whole_tail(config):
+    """The high-resolution tail run on strips of feature rows (with its halo) is the plain forward."""
+    torch.manual_seed(0)
+    net = esrgan.RRDBNet(config).eval()
+    x = torch.rand(1, 3, 28, 20)
+    with torch.inference_mode():
+        whole = net(x)
+        for rows in (1, 3, 7):
+            net.tail_strip_rows = rows
+            assert (net(x) - whole).abs().max().item() < 1e-4
+    del net.tail_strip_rows
+    assert "tail_strip_rows" not in net.state_dict()
+
+
+def test_memory_budget_plans_strips_and_tiles_without_changing_the_image():
+    model = _model("esrgan", esrgan.RRDBNetConfig(scale=4, num_feat=8, num_block=1, num_grow_ch=4))
+    image = _image(40, 36)
+    plain, _, _ = upscale_image(model, image, _ctx(), tile=0, tile_pad=0, memory_budget_mb=0)
+    # a budget that fits the body but only a few tail rows: strips, same tile (whole image), same pixels
+    lean, tile_used, notes = upscale_image(model, image, _ctx(), tile=0, tile_pad=0, memory_budget_mb=1)
+    assert tile_used == 0 and not notes
+    np.testing.assert_array_equal(lean, plain)
+    assert not hasattr(model.networks["G"], "tail_strip_rows") or model.networks["G"].tail_strip_rows == 0
+    from engine.pipelines.upscale import plan_memory
+    net = model.networks["G"]
+    tile, rows, _ = plan_memory(net, 0, 0, 1, (40, 36))
+    assert tile == 0 and 1 <= rows < 40 // net.unshuffle
+    # a huge tile under a small budget is cut down, with a note
+    tile, rows, notes = plan_memory(net, 4096, 8, 8, (5000, 5000))
+    assert 32 <= tile < 4096 and notes and rows >= 1
