@@ -140,7 +140,8 @@ class ModelLoader(QObject):
             self.settings.add_recent_file(path)
         self.models_changed.emit()
         taker = self.workspace_for(summary, requested_by)
-        if requested_by is not None and taker is not None and taker is not requested_by:
+        if (requested_by is not None and taker is not None and taker is not requested_by
+                and not requested_by.HANDS_MODELS_ON):
             if not self.confirm_other_workspace(requested_by, taker, summary):
                 self.status.emit(f"{short_name(path)} is loaded (Models panel) but not used: it is a {summary.family} "
                                  f"model, which {requested_by.TITLE} cannot run.", 10000)

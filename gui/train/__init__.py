@@ -2,5 +2,5 @@
 
 recipes (families, presets, options), session (the model: runs folder, watched run, processes),
 process (the run process), curves (the loss plot), panel (the Train dock), view (runs and the
-watched run), workspace (the Workspace subclass), refcount_guard (a PySide6 work-around).
+watched run), workspace (the Workspace subclass).
 """

@@ -28,6 +28,7 @@ def _window_settings(parent: QObject | None) -> QSettings | None:
 class TrainWorkspace(Workspace):
     TITLE = "Train"
     KEY = "train"
+    HANDS_MODELS_ON = True  # Open in Paint / Latent / ... loads into that workspace
 
     def __init__(self, bridge, document_model, parent: QObject | None = None, settings: QSettings | None = None):
         super().__init__(bridge, document_model, parent)

@@ -39,6 +39,9 @@ class Workspace(QObject):
 
     TITLE = "Workspace"
     KEY = "workspace"
+    #: True for a workspace that only hands models on to the one that runs them (Train's "Open in
+    #: Paint"): its requests go to that workspace without asking "open it there instead?"
+    HANDS_MODELS_ON = False
     #: emitted with (path, options dict) when the workspace needs a checkpoint loaded (its own
     #: Open…, a recipe or a saved document naming a model); the loaded model comes back through
     #: :meth:`use_model` when :meth:`accepts` takes it

@@ -398,7 +398,7 @@ def test_drawing_a_long_run_costs_few_qt_calls_and_none_is_protected(qtbot, work
     """The installed PySide6 drops a reference to None per void Qt call on CPython 3.11 (see
     gui.refcount_guard), and one to True per signal emit: the plot must not make one call per
     point, and the workspace guards None, True and False."""
-    from gui.train import refcount_guard
+    from gui import refcount_guard
     from gui.train.curves import LossCurves
 
     if refcount_guard.needed():
