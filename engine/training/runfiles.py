@@ -29,15 +29,11 @@ from engine.version import APP_VERSION
 
 log = logging.getLogger(__name__)
 
-# the file names of a run directory (the same as engine.training.rundir's; a test keeps them equal)
-FORMAT_VERSION = 1
-OPTIONS = "options.json"
-PROGRESS = "progress.jsonl"
-STATUS = "status.json"
-LATEST = "latest.safetensors"
-SAMPLES = "samples"
-CHECKPOINTS = "checkpoints"
-STOP = "STOP"
+# the file names of a run directory are defined once, in engine.training.rundir (which imports no torch)
+from engine.training.rundir import (  # noqa: F401 (CHECKPOINTS: re-exported with the other run-directory names)
+    CHECKPOINTS, FORMAT_VERSION, LATEST, OPTIONS, PROGRESS, SAMPLES, STATUS, STOP,
+)
+
 LOG = "run.log"
 SAMPLE_PREFIX = "step_"
 
